@@ -1,0 +1,2 @@
+//! The `btfkit` command line.
+fn main() {}

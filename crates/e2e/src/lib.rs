@@ -1,0 +1,1 @@
+//! End-to-end tests: Rust CO-RE programs built, linked, relocated and run in the running kernel, compared with libbpf.

@@ -1,0 +1,1 @@
+//! Rust bindings generated straight from kernel BTF.
