@@ -1,0 +1,764 @@
+//! [`Btf`]: a whole BTF blob (base or split), indexed by type id, decoded lazily.
+
+use std::borrow::Cow;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+use crate::error::{Error, Result};
+use crate::header::{read_u32, Header};
+use crate::strings::{self, StringIndex};
+use crate::types::{Type, TypeId};
+use crate::Kind;
+
+/// Byte order of a BTF blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endian {
+    /// Little-endian (bpfel, x86_64, arm64).
+    Little,
+    /// Big-endian (bpfeb, s390x).
+    Big,
+}
+
+impl Endian {
+    /// The byte order of the machine running this code.
+    pub fn native() -> Endian {
+        if cfg!(target_endian = "big") {
+            Endian::Big
+        } else {
+            Endian::Little
+        }
+    }
+}
+
+/// Documented limits applied to hostile input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most types in one blob (libbpf and the kernel allow far fewer than 2^31).
+    pub max_types: u32,
+    /// Longest chain of typedefs/modifiers/arrays followed when resolving a type.
+    pub max_resolve_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_types: 1 << 24,
+            max_resolve_depth: 32,
+        }
+    }
+}
+
+/// A BTF blob: the type and string sections of a `.BTF` section or raw BTF file,
+/// possibly split on top of a base BTF (a kernel module on vmlinux).
+///
+/// Type ids run from 1 to [`Btf::last_id`]; ids below [`Btf::start_id`] belong
+/// to the base. Decoding is lazy: parsing records where each type starts, and
+/// [`Btf::type_by_id`] decodes on demand.
+pub struct Btf<'a> {
+    pub(crate) endian: Endian,
+    pub(crate) header: Header,
+    pub(crate) types: Cow<'a, [u8]>,
+    pub(crate) strings: Cow<'a, [u8]>,
+    pub(crate) layout: Cow<'a, [u8]>,
+    /// Byte offset of each own type in `types`.
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) base: Option<Arc<Btf<'a>>>,
+    pub(crate) start_id: u32,
+    pub(crate) start_str_off: u32,
+    pub(crate) limits: Limits,
+    /// name hash → own type ids; built on the first lookup by name.
+    pub(crate) name_index: OnceLock<HashMap<u64, Vec<TypeId>>>,
+    /// Deduplication index of own strings; built on the first added string.
+    pub(crate) string_index: Option<StringIndex>,
+    /// Whether the blob was modified since parsing (then sections are laid out anew).
+    pub(crate) modified: bool,
+}
+
+impl std::fmt::Debug for Btf<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Btf")
+            .field("endian", &self.endian)
+            .field("start_id", &self.start_id)
+            .field("types", &self.offsets.len())
+            .field("strings_len", &self.strings.len())
+            .field("split", &self.base.is_some())
+            .finish()
+    }
+}
+
+pub(crate) fn hash_name(name: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
+impl<'a> Btf<'a> {
+    /// Parses a base BTF blob (raw BTF file or `.BTF` section contents).
+    pub fn parse(data: &'a [u8]) -> Result<Btf<'a>> {
+        Self::parse_with(data, None, Limits::default())
+    }
+
+    /// Parses split BTF (a module's) on top of `base`.
+    pub fn parse_split(data: &'a [u8], base: Arc<Btf<'a>>) -> Result<Btf<'a>> {
+        Self::parse_with(data, Some(base), Limits::default())
+    }
+
+    /// Parses with an optional base and explicit limits.
+    pub fn parse_with(
+        data: &'a [u8],
+        base: Option<Arc<Btf<'a>>>,
+        limits: Limits,
+    ) -> Result<Btf<'a>> {
+        let (endian, header) = Header::parse(data)?;
+        if let Some(b) = &base {
+            if b.endian != endian {
+                return Err(Error::BadHeader(
+                    "split BTF and its base differ in byte order".into(),
+                ));
+            }
+        }
+        let body = &data[header.hdr_len as usize..];
+        let section = |off: u32, len: u32| &body[off as usize..(off + len) as usize];
+        let types = section(header.type_off, header.type_len);
+        let strings = section(header.str_off, header.str_len);
+        let layout = if header.hdr_len >= crate::header::HEADER_LEN_LAYOUT {
+            section(header.layout_off, header.layout_len)
+        } else {
+            &[]
+        };
+        Self::from_sections(
+            endian,
+            header,
+            Cow::Borrowed(types),
+            Cow::Borrowed(strings),
+            Cow::Borrowed(layout),
+            base,
+            limits,
+        )
+    }
+
+    /// Parses BTF from owned bytes.
+    pub fn parse_owned(data: Vec<u8>) -> Result<Btf<'static>> {
+        let borrowed = Btf::parse_with(&data, None, Limits::default())?;
+        Ok(borrowed.into_owned_base())
+    }
+
+    fn into_owned_base(self) -> Btf<'static> {
+        Btf {
+            endian: self.endian,
+            header: self.header,
+            types: Cow::Owned(self.types.into_owned()),
+            strings: Cow::Owned(self.strings.into_owned()),
+            layout: Cow::Owned(self.layout.into_owned()),
+            offsets: self.offsets,
+            base: None,
+            start_id: self.start_id,
+            start_str_off: self.start_str_off,
+            limits: self.limits,
+            name_index: OnceLock::new(),
+            string_index: self.string_index,
+            modified: self.modified,
+        }
+    }
+
+    pub(crate) fn from_sections(
+        endian: Endian,
+        header: Header,
+        types: Cow<'a, [u8]>,
+        strings: Cow<'a, [u8]>,
+        layout: Cow<'a, [u8]>,
+        base: Option<Arc<Btf<'a>>>,
+        limits: Limits,
+    ) -> Result<Btf<'a>> {
+        strings::check_table(&strings, base.is_none())?;
+        let (start_id, start_str_off) = match &base {
+            Some(b) => (b.last_id() + 1, b.strings_end()),
+            None => (1, 0),
+        };
+        let offsets = index_types(endian, &types, &layout, start_id, limits)?;
+        Ok(Btf {
+            endian,
+            header,
+            types,
+            strings,
+            layout,
+            offsets,
+            base,
+            start_id,
+            start_str_off,
+            limits,
+            name_index: OnceLock::new(),
+            string_index: None,
+            modified: false,
+        })
+    }
+
+    /// An empty little-endian base BTF, to build types into.
+    pub fn new() -> Btf<'static> {
+        Btf::new_with_endian(Endian::Little)
+    }
+
+    /// An empty base BTF of the given byte order.
+    pub fn new_with_endian(endian: Endian) -> Btf<'static> {
+        Btf {
+            endian,
+            header: Header::empty(),
+            types: Cow::Owned(Vec::new()),
+            strings: Cow::Owned(vec![0]),
+            layout: Cow::Owned(Vec::new()),
+            offsets: Vec::new(),
+            base: None,
+            start_id: 1,
+            start_str_off: 0,
+            limits: Limits::default(),
+            name_index: OnceLock::new(),
+            string_index: None,
+            modified: true,
+        }
+    }
+
+    /// An empty split BTF on top of `base`.
+    pub fn new_split(base: Arc<Btf<'a>>) -> Btf<'a> {
+        let start_id = base.last_id() + 1;
+        let start_str_off = base.strings_end();
+        Btf {
+            endian: base.endian,
+            header: Header::empty(),
+            types: Cow::Owned(Vec::new()),
+            strings: Cow::Owned(Vec::new()),
+            layout: Cow::Owned(Vec::new()),
+            offsets: Vec::new(),
+            base: Some(base),
+            start_id,
+            start_str_off,
+            limits: Limits::default(),
+            name_index: OnceLock::new(),
+            string_index: None,
+            modified: true,
+        }
+    }
+
+    /// Byte order.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+    /// The header as parsed (or as it will be written, after [`Btf::to_bytes`]).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+    /// The base of split BTF.
+    pub fn base(&self) -> Option<&Arc<Btf<'a>>> {
+        self.base.as_ref()
+    }
+    /// The first id of this blob's own types (1 for base BTF).
+    pub fn start_id(&self) -> TypeId {
+        self.start_id
+    }
+    /// The last valid type id (base types included).
+    pub fn last_id(&self) -> TypeId {
+        self.start_id + self.offsets.len() as u32 - 1
+    }
+    /// Number of own types (not counting void or base types).
+    pub fn own_type_count(&self) -> usize {
+        self.offsets.len()
+    }
+    /// The limits applied.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+    /// The raw string section of this blob (not the base's).
+    pub fn string_section(&self) -> &[u8] {
+        &self.strings
+    }
+    /// The raw layout section (empty without a 32-byte header).
+    pub fn layout_section(&self) -> &[u8] {
+        &self.layout
+    }
+    /// First string offset past this blob's strings (base included).
+    pub(crate) fn strings_end(&self) -> u32 {
+        self.start_str_off + self.strings.len() as u32
+    }
+
+    /// The type with id `id` (0 is void). Base types are found in the base.
+    pub fn type_by_id(&self, id: TypeId) -> Result<Type<'_>> {
+        if id == 0 {
+            return Ok(Type::void());
+        }
+        if id < self.start_id {
+            return match &self.base {
+                Some(base) => base.type_by_id(id),
+                None => Err(Error::BadTypeId {
+                    id,
+                    last: self.last_id(),
+                }),
+            };
+        }
+        let idx = (id - self.start_id) as usize;
+        let Some(&off) = self.offsets.get(idx) else {
+            return Err(Error::BadTypeId {
+                id,
+                last: self.last_id(),
+            });
+        };
+        let end = self
+            .offsets
+            .get(idx + 1)
+            .map_or(self.types.len(), |&e| e as usize);
+        let off = off as usize;
+        let rec = &self.types[off..end];
+        Ok(Type {
+            id,
+            name_off: read_u32(self.endian, rec, 0),
+            info: read_u32(self.endian, rec, 4),
+            size_or_type: read_u32(self.endian, rec, 8),
+            extra: &rec[12..],
+            endian: self.endian,
+        })
+    }
+
+    /// Every type id, base types first, void excluded.
+    pub fn type_ids(&self) -> std::ops::RangeInclusive<TypeId> {
+        1..=self.last_id()
+    }
+
+    /// This blob's own type ids (split BTF: the module's types only).
+    pub fn own_type_ids(&self) -> std::ops::Range<TypeId> {
+        self.start_id..self.last_id() + 1
+    }
+
+    /// The string at offset `off` (base strings included for split BTF).
+    pub fn name(&self, off: u32) -> Result<&str> {
+        if off < self.start_str_off {
+            return match &self.base {
+                Some(base) => base.name(off),
+                None => Err(Error::BadStringOffset(off)),
+            };
+        }
+        strings::str_at(&self.strings, off - self.start_str_off, off)
+    }
+
+    /// The name of a type ("" when anonymous).
+    pub fn type_name(&self, ty: &Type<'_>) -> Result<&str> {
+        self.name(ty.name_off())
+    }
+
+    fn own_name_index(&self) -> &HashMap<u64, Vec<TypeId>> {
+        self.name_index.get_or_init(|| {
+            let mut index: HashMap<u64, Vec<TypeId>> =
+                HashMap::with_capacity(self.offsets.len() / 2);
+            for id in self.own_type_ids() {
+                let Ok(ty) = self.type_by_id(id) else {
+                    continue;
+                };
+                if ty.name_off() == 0 {
+                    continue;
+                }
+                if let Ok(name) = self.name(ty.name_off()) {
+                    index.entry(hash_name(name)).or_default().push(id);
+                }
+            }
+            index
+        })
+    }
+
+    /// Every type named `name`, in id order (base types first).
+    pub fn find_by_name(&self, name: &str) -> Vec<TypeId> {
+        let mut out = match &self.base {
+            Some(base) => base.find_by_name(name),
+            None => Vec::new(),
+        };
+        if let Some(ids) = self.own_name_index().get(&hash_name(name)) {
+            out.extend(ids.iter().copied().filter(|&id| {
+                self.type_by_id(id)
+                    .and_then(|t| self.name(t.name_off()))
+                    .is_ok_and(|n| n == name)
+            }));
+        }
+        out
+    }
+
+    /// Every type named `name` of kind `kind`.
+    pub fn find_by_name_kind(&self, name: &str, kind: Kind) -> Vec<TypeId> {
+        self.find_by_name(name)
+            .into_iter()
+            .filter(|&id| self.type_by_id(id).is_ok_and(|t| t.kind() == kind))
+            .collect()
+    }
+
+    /// Follows typedef, const, volatile, restrict and type_tag to the type they name.
+    pub fn skip_mods_and_typedefs(&self, id: TypeId) -> Result<Type<'_>> {
+        self.skip_while(id, |t| t.is_mod_or_typedef())
+    }
+
+    /// Follows const, volatile, restrict and type_tag (not typedefs).
+    pub fn skip_mods(&self, id: TypeId) -> Result<Type<'_>> {
+        self.skip_while(id, |t| {
+            matches!(
+                t.kind(),
+                Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag
+            )
+        })
+    }
+
+    fn skip_while(&self, id: TypeId, follow: impl Fn(&Type<'_>) -> bool) -> Result<Type<'_>> {
+        let mut ty = self.type_by_id(id)?;
+        let mut depth = 0;
+        while follow(&ty) {
+            depth += 1;
+            if depth > self.limits.max_resolve_depth {
+                return Err(Error::Cycle(id));
+            }
+            ty = self.type_by_id(ty.size_or_type())?;
+        }
+        Ok(ty)
+    }
+
+    /// The size in bytes of a type, through typedefs, modifiers and arrays
+    /// (pointers are 8 bytes).
+    pub fn resolve_size(&self, id: TypeId) -> Result<u64> {
+        let mut ty = self.type_by_id(id)?;
+        let mut multiplier: u64 = 1;
+        for _ in 0..=self.limits.max_resolve_depth {
+            match ty.kind() {
+                Kind::Int
+                | Kind::Struct
+                | Kind::Union
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::Datasec
+                | Kind::Float => {
+                    return multiplier
+                        .checked_mul(ty.size_or_type() as u64)
+                        .ok_or_else(|| Error::BadType {
+                            id,
+                            msg: "size overflows 64 bits".into(),
+                        })
+                }
+                Kind::Ptr => return Ok(multiplier * 8),
+                Kind::Typedef
+                | Kind::Volatile
+                | Kind::Const
+                | Kind::Restrict
+                | Kind::TypeTag
+                | Kind::Var
+                | Kind::DeclTag => ty = self.type_by_id(ty.size_or_type())?,
+                Kind::Array => {
+                    let arr = ty.array().ok_or_else(|| Error::BadType {
+                        id: ty.id(),
+                        msg: "truncated array record".into(),
+                    })?;
+                    multiplier = multiplier.checked_mul(arr.nelems as u64).ok_or_else(|| {
+                        Error::BadType {
+                            id,
+                            msg: "array size overflows 64 bits".into(),
+                        }
+                    })?;
+                    ty = self.type_by_id(arr.elem_type)?;
+                }
+                other => {
+                    return Err(Error::BadType {
+                        id: ty.id(),
+                        msg: format!("{} has no size", other.name()),
+                    })
+                }
+            }
+        }
+        Err(Error::Cycle(id))
+    }
+
+    /// The alignment in bytes of a type (as a C compiler for BPF would use it).
+    pub fn resolve_align(&self, id: TypeId) -> Result<u64> {
+        let mut ty = self.type_by_id(id)?;
+        for _ in 0..=self.limits.max_resolve_depth {
+            match ty.kind() {
+                Kind::Int | Kind::Enum | Kind::Enum64 | Kind::Float => {
+                    return Ok((ty.size_or_type() as u64).clamp(1, 8))
+                }
+                Kind::Ptr => return Ok(8),
+                Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
+                    ty = self.type_by_id(ty.size_or_type())?
+                }
+                Kind::Array => {
+                    let arr = ty.array().ok_or_else(|| Error::BadType {
+                        id: ty.id(),
+                        msg: "truncated array record".into(),
+                    })?;
+                    ty = self.type_by_id(arr.elem_type)?;
+                }
+                Kind::Struct | Kind::Union => {
+                    let mut align = 1;
+                    for m in ty.members() {
+                        if m.bitfield_size == 0 {
+                            align = align.max(self.resolve_align_depth(m.type_id, 1)?);
+                        }
+                    }
+                    return Ok(align);
+                }
+                other => {
+                    return Err(Error::BadType {
+                        id: ty.id(),
+                        msg: format!("{} has no alignment", other.name()),
+                    })
+                }
+            }
+        }
+        Err(Error::Cycle(id))
+    }
+
+    fn resolve_align_depth(&self, id: TypeId, depth: u32) -> Result<u64> {
+        if depth > self.limits.max_resolve_depth {
+            return Err(Error::Cycle(id));
+        }
+        let ty = self.skip_mods_and_typedefs(id)?;
+        match ty.kind() {
+            Kind::Struct | Kind::Union => {
+                let mut align = 1;
+                for m in ty.members() {
+                    if m.bitfield_size == 0 {
+                        align = align.max(self.resolve_align_depth(m.type_id, depth + 1)?);
+                    }
+                }
+                Ok(align)
+            }
+            Kind::Array => {
+                let arr = ty.array().ok_or_else(|| Error::BadType {
+                    id: ty.id(),
+                    msg: "truncated array record".into(),
+                })?;
+                self.resolve_align_depth(arr.elem_type, depth + 1)
+            }
+            _ => self.resolve_align(ty.id()),
+        }
+    }
+
+    /// Checks every own type deeply: known kinds, names and type ids in range,
+    /// no reference loops except through pointers and function prototypes.
+    pub fn validate(&self) -> Result<()> {
+        let last = self.last_id();
+        let check_id = |from: TypeId, id: TypeId| -> Result<()> {
+            if id > last {
+                Err(Error::BadType {
+                    id: from,
+                    msg: format!("refers to type id {id}, past the last id {last}"),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        for id in self.own_type_ids() {
+            let ty = self.type_by_id(id)?;
+            let kind = ty.kind();
+            self.name(ty.name_off()).map_err(|e| Error::BadType {
+                id,
+                msg: format!("name: {e}"),
+            })?;
+            if let Kind::Unknown(raw) = kind {
+                return Err(Error::BadType {
+                    id,
+                    msg: format!("unknown kind {raw}"),
+                });
+            }
+            if kind == Kind::Void {
+                return Err(Error::BadType {
+                    id,
+                    msg: "kind 0 (void) is only valid as type id 0".into(),
+                });
+            }
+            if kind.has_type() {
+                check_id(id, ty.size_or_type())?;
+            }
+            match kind {
+                Kind::Array => {
+                    if let Some(a) = ty.array() {
+                        check_id(id, a.elem_type)?;
+                        check_id(id, a.index_type)?;
+                    }
+                }
+                Kind::Struct | Kind::Union => {
+                    for m in ty.members() {
+                        check_id(id, m.type_id)?;
+                        self.name(m.name_off).map_err(|e| Error::BadType {
+                            id,
+                            msg: format!("member name: {e}"),
+                        })?;
+                    }
+                }
+                Kind::Enum | Kind::Enum64 => {
+                    for v in ty.enum_values() {
+                        self.name(v.name_off).map_err(|e| Error::BadType {
+                            id,
+                            msg: format!("enumerator name: {e}"),
+                        })?;
+                    }
+                }
+                Kind::FuncProto => {
+                    for p in ty.params() {
+                        check_id(id, p.type_id)?;
+                        self.name(p.name_off).map_err(|e| Error::BadType {
+                            id,
+                            msg: format!("parameter name: {e}"),
+                        })?;
+                    }
+                }
+                Kind::Datasec => {
+                    for v in ty.datasec_vars() {
+                        check_id(id, v.type_id)?;
+                    }
+                }
+                Kind::Int => {
+                    let int = ty.int().ok_or_else(|| Error::BadType {
+                        id,
+                        msg: "truncated int record".into(),
+                    })?;
+                    if int.bits > 128 || int.offset + int.bits > ty.size_or_type() * 8 {
+                        return Err(Error::BadType {
+                            id,
+                            msg: format!(
+                                "int of {} bytes cannot hold {} bits at bit offset {}",
+                                ty.size_or_type(),
+                                int.bits,
+                                int.offset
+                            ),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.check_value_cycles()
+    }
+
+    /// Finds loops that do not pass through a pointer or a function prototype
+    /// (a typedef naming itself, a struct containing itself by value).
+    fn check_value_cycles(&self) -> Result<()> {
+        const WHITE: u8 = 0;
+        const GREY: u8 = 1;
+        const BLACK: u8 = 2;
+        let n = self.offsets.len();
+        let mut color = vec![WHITE; n];
+        let own = |id: TypeId| -> Option<usize> {
+            (id >= self.start_id && id <= self.last_id()).then(|| (id - self.start_id) as usize)
+        };
+        let value_edges = |id: TypeId| -> Vec<TypeId> {
+            let Ok(ty) = self.type_by_id(id) else {
+                return Vec::new();
+            };
+            match ty.kind() {
+                Kind::Typedef
+                | Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::TypeTag
+                | Kind::DeclTag
+                | Kind::Var
+                | Kind::Func => vec![ty.size_or_type()],
+                Kind::Array => ty.array().map(|a| vec![a.elem_type]).unwrap_or_default(),
+                Kind::Struct | Kind::Union => ty.members().map(|m| m.type_id).collect(),
+                Kind::Datasec => ty.datasec_vars().map(|v| v.type_id).collect(),
+                _ => Vec::new(),
+            }
+        };
+        for root in self.own_type_ids() {
+            let Some(ri) = own(root) else { continue };
+            if color[ri] != WHITE {
+                continue;
+            }
+            // Iterative DFS: (type, its value edges, next edge index).
+            let mut stack: Vec<(TypeId, Vec<TypeId>, usize)> = vec![(root, value_edges(root), 0)];
+            color[ri] = GREY;
+            while let Some((id, edges, next)) = stack.last_mut() {
+                if *next < edges.len() {
+                    let child = edges[*next];
+                    *next += 1;
+                    if let Some(ci) = own(child) {
+                        match color[ci] {
+                            WHITE => {
+                                color[ci] = GREY;
+                                let e = value_edges(child);
+                                stack.push((child, e, 0));
+                            }
+                            GREY => return Err(Error::Cycle(child)),
+                            _ => {}
+                        }
+                    }
+                } else {
+                    if let Some(i) = own(*id) {
+                        color[i] = BLACK;
+                    }
+                    stack.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Btf<'static> {
+    fn default() -> Self {
+        Btf::new()
+    }
+}
+
+/// Walks the type section once, recording where each type starts.
+fn index_types(
+    endian: Endian,
+    types: &[u8],
+    layout: &[u8],
+    start_id: u32,
+    limits: Limits,
+) -> Result<Vec<u32>> {
+    // A type record is at least 12 bytes: this bounds the allocation by the input.
+    let mut offsets = Vec::with_capacity(types.len() / 16);
+    let mut off = 0usize;
+    while off < types.len() {
+        let id = start_id as usize + offsets.len();
+        if offsets.len() as u64 >= limits.max_types as u64 {
+            return Err(Error::Limit(format!(
+                "more than {} types (max_types)",
+                limits.max_types
+            )));
+        }
+        if types.len() - off < 12 {
+            return Err(Error::Truncated {
+                what: "type record",
+                offset: off,
+                need: 12,
+                have: types.len() - off,
+            });
+        }
+        let info = read_u32(endian, types, off + 4);
+        let raw_kind = ((info >> 24) & 0x1f) as u8;
+        let vlen = info & 0xffff;
+        let (fixed, per) = match Kind::from_raw(raw_kind).record_layout() {
+            Some(l) => l,
+            None => layout_entry(endian, layout, raw_kind).ok_or_else(|| Error::BadType {
+                id: id as u32,
+                msg: format!(
+                    "unknown kind {raw_kind} at offset {off}, not described by a layout section"
+                ),
+            })?,
+        };
+        let size = 12 + fixed as usize + vlen as usize * per as usize;
+        if types.len() - off < size {
+            return Err(Error::Truncated {
+                what: "type record",
+                offset: off,
+                need: size,
+                have: types.len() - off,
+            });
+        }
+        offsets.push(off as u32);
+        off += size;
+    }
+    Ok(offsets)
+}
+
+/// The (fixed, per-element) record sizes the layout section gives a kind.
+fn layout_entry(endian: Endian, layout: &[u8], kind: u8) -> Option<(u32, u32)> {
+    let at = kind as usize * 4;
+    let entry = layout.get(at..at + 4)?;
+    let _flags = crate::header::read_u16(endian, entry, 2);
+    Some((entry[0] as u32, entry[1] as u32))
+}
