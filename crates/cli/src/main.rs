@@ -1,2 +1,36 @@
-//! The `btfkit` command line.
-fn main() {}
+//! The `btfkit` command line: one module per subcommand under `cmd/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// BTF CO-RE relocations for Rust eBPF programs, end to end.
+#[derive(Parser)]
+#[command(name = "btfkit", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the types of a BTF file, object or vmlinux (bpftool's raw format, C, or JSON).
+    Dump(cmd::dump::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dump(args) => cmd::dump::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("btfkit: {err:#}");
+            // 2: the input could not be read or used.
+            ExitCode::from(2)
+        }
+    }
+}
