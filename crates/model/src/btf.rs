@@ -436,7 +436,12 @@ impl<'a> Btf<'a> {
                             msg: "size overflows 64 bits".into(),
                         })
                 }
-                Kind::Ptr => return Ok(multiplier * 8),
+                Kind::Ptr => {
+                    return multiplier.checked_mul(8).ok_or_else(|| Error::BadType {
+                        id,
+                        msg: "size overflows 64 bits".into(),
+                    })
+                }
                 Kind::Typedef
                 | Kind::Volatile
                 | Kind::Const
@@ -612,7 +617,9 @@ impl<'a> Btf<'a> {
                         id,
                         msg: "truncated int record".into(),
                     })?;
-                    if int.bits > 128 || int.offset + int.bits > ty.size_or_type() * 8 {
+                    if int.bits > 128
+                        || int.offset as u64 + int.bits as u64 > ty.size_or_type() as u64 * 8
+                    {
                         return Err(Error::BadType {
                             id,
                             msg: format!(
