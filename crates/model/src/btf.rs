@@ -708,6 +708,18 @@ impl Default for Btf<'static> {
     }
 }
 
+/// Record sizes by raw kind: (fixed bytes after the common record, bytes per
+/// `vlen` element); `None` for a kind neither this crate nor the layout section knows.
+fn record_sizes(endian: Endian, layout: &[u8]) -> [Option<(u32, u32)>; 32] {
+    let mut table = [None; 32];
+    for (raw, slot) in table.iter_mut().enumerate() {
+        *slot = Kind::from_raw(raw as u8)
+            .record_layout()
+            .or_else(|| layout_entry(endian, layout, raw as u8));
+    }
+    table
+}
+
 /// Walks the type section once, recording where each type starts.
 fn index_types(
     endian: Endian,
@@ -716,38 +728,38 @@ fn index_types(
     start_id: u32,
     limits: Limits,
 ) -> Result<Vec<u32>> {
+    let sizes = record_sizes(endian, layout);
     // A type record is at least 12 bytes: this bounds the allocation by the input.
-    let mut offsets = Vec::with_capacity(types.len() / 16);
+    let mut offsets = Vec::with_capacity(types.len() / 24);
+    let max_types = limits.max_types as usize;
     let mut off = 0usize;
     while off < types.len() {
-        let id = start_id as usize + offsets.len();
-        if offsets.len() as u64 >= limits.max_types as u64 {
+        if offsets.len() >= max_types {
             return Err(Error::Limit(format!(
                 "more than {} types (max_types)",
                 limits.max_types
             )));
         }
-        if types.len() - off < 12 {
+        let Some(common) = types.get(off..off + 12) else {
             return Err(Error::Truncated {
                 what: "type record",
                 offset: off,
                 need: 12,
                 have: types.len() - off,
             });
-        }
-        let info = read_u32(endian, types, off + 4);
-        let raw_kind = ((info >> 24) & 0x1f) as u8;
-        let vlen = info & 0xffff;
-        let (fixed, per) = match Kind::from_raw(raw_kind).record_layout() {
-            Some(l) => l,
-            None => layout_entry(endian, layout, raw_kind).ok_or_else(|| Error::BadType {
-                id: id as u32,
+        };
+        let info = read_u32(endian, common, 4);
+        let raw_kind = ((info >> 24) & 0x1f) as usize;
+        let vlen = (info & 0xffff) as usize;
+        let Some((fixed, per)) = sizes[raw_kind] else {
+            return Err(Error::BadType {
+                id: start_id + offsets.len() as u32,
                 msg: format!(
                     "unknown kind {raw_kind} at offset {off}, not described by a layout section"
                 ),
-            })?,
+            });
         };
-        let size = 12 + fixed as usize + vlen as usize * per as usize;
+        let size = 12 + fixed as usize + vlen * per as usize;
         if types.len() - off < size {
             return Err(Error::Truncated {
                 what: "type record",
