@@ -521,7 +521,11 @@ impl<'data> ObjectRewriter<'data> {
                 Cow::Owned(self.encode_relocations(old, section, &symbol_map)?)
             } else if Some(old) == self.symtab_index {
                 Cow::Owned(self.encode_symbols(&section_map, symbol_count)?)
-            } else if section.sh_type == SHT_LLVM_ADDRSIG {
+            } else if section.sh_type == SHT_LLVM_ADDRSIG
+                && self
+                    .symtab_index
+                    .is_some_and(|s| s == section.link as usize)
+            {
                 Cow::Owned(remap_addrsig(&section.data, &symbol_map, &section.name)?)
             } else if section.sh_type == elf::SHT_GROUP {
                 Cow::Owned(self.remap_group(section, &section_map)?)
@@ -724,8 +728,9 @@ fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
     out[at..at + bytes.len()].copy_from_slice(bytes);
 }
 
-/// Renumbers the ULEB128 symbol indices of a `.llvm_addrsig` section,
-/// dropping removed symbols.
+/// Renumbers the ULEB128 symbol indices of a `.llvm_addrsig` section linked
+/// to the symbol table, dropping removed symbols. (An unlinked list, as
+/// `llvm-strip` leaves it, is copied unchanged.)
 fn remap_addrsig(data: &[u8], symbol_map: &[Option<usize>], name: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len());
     let mut pos = 0;
@@ -748,9 +753,14 @@ fn remap_addrsig(data: &[u8], symbol_map: &[Option<usize>], name: &str) -> Resul
                 break;
             }
         }
-        let new = usize::try_from(value)
+        // Indices past the table (stale lists) are kept as they are.
+        let new = match usize::try_from(value)
             .ok()
-            .and_then(|old| symbol_map.get(old).copied().flatten());
+            .and_then(|old| symbol_map.get(old))
+        {
+            Some(mapped) => *mapped,
+            None => usize::try_from(value).ok(),
+        };
         if let Some(mut new) = new {
             loop {
                 let byte = (new & 0x7f) as u8;
