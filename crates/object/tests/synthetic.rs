@@ -76,7 +76,7 @@ fn build(endian: Endian) -> Vec<u8> {
 
     // Layout: header, .text, .data, .rela.text, .symtab, .strtab, headers.
     let mut out = vec![0u8; 64];
-    let mut place = |bytes: &[u8], align: usize, out: &mut Vec<u8>| {
+    let place = |bytes: &[u8], align: usize, out: &mut Vec<u8>| {
         while out.len() % align != 0 {
             out.push(0);
         }
