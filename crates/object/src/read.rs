@@ -740,6 +740,20 @@ impl<'data> BpfObject<'data> {
             .find(|p| p.section_index == section_index)
     }
 
+    /// The executable section named `name` (`.BTF.ext` records name sections).
+    pub fn program_section_by_name(&self, name: &str) -> Option<&ProgramSection<'data>> {
+        self.programs.iter().find(|p| p.name == name)
+    }
+
+    /// Entry points as libbpf sees them: the functions of executable sections
+    /// other than `.text` (whose functions are subprograms).
+    pub fn entry_points(&self) -> impl Iterator<Item = (&ProgramSection<'data>, &Function<'data>)> {
+        self.programs
+            .iter()
+            .filter(|p| p.name != ".text")
+            .flat_map(|p| p.functions.iter().map(move |f| (p, f)))
+    }
+
     /// The function (program or subprogram) named `name` and its section.
     pub fn function(&self, name: &str) -> Option<(&ProgramSection<'data>, &Function<'data>)> {
         self.programs

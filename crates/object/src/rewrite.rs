@@ -631,7 +631,8 @@ impl<'data> ObjectRewriter<'data> {
         let is_rela = section.sh_type == elf::SHT_RELA;
         let target = self.sections.get(section.info as usize);
         let target_is_alloc = target.is_some_and(|t| t.is_alloc());
-        let mut out = Vec::with_capacity(section.relocations.len() * RELA_SIZE);
+        let entry_size = if is_rela { RELA_SIZE } else { REL_SIZE };
+        let mut out = Vec::with_capacity(section.relocations.len() * entry_size);
         for slot in section.relocations.iter().filter(|r| !r.removed) {
             let entry = &slot.entry;
             let symbol = match symbol_map.get(entry.symbol_index).copied().flatten() {
@@ -657,7 +658,6 @@ impl<'data> ObjectRewriter<'data> {
                 out.extend_from_slice(&endian.u64_bytes(entry.addend as u64));
             }
         }
-        debug_assert_eq!(out.len() % if is_rela { RELA_SIZE } else { REL_SIZE }, 0);
         Ok(out)
     }
 

@@ -143,6 +143,22 @@ fn check_against_readelf(target: &str, expected_endian: Endian) {
         .map(|f| f.name.as_ref())
         .collect();
     assert_eq!(names, ["first_prog", "second_prog"]);
+    let entry_points: Vec<(&str, &str)> = object
+        .entry_points()
+        .map(|(p, f)| (p.name.as_ref(), f.name.as_ref()))
+        .collect();
+    assert_eq!(
+        entry_points,
+        [
+            ("raw_tp/sys_enter", "first_prog"),
+            ("raw_tp/sys_enter", "second_prog"),
+            ("socket", "third_prog")
+        ]
+    );
+    assert_eq!(
+        object.program_section_by_name("socket").unwrap().functions[0].name,
+        "third_prog"
+    );
 
     // Data sections.
     let data_sections: Vec<(String, DataSectionKind)> = object
