@@ -207,6 +207,14 @@ fn removing_markers_and_type_section() {
             .collect();
         assert_eq!(readelf_relocations(&out), expected);
 
+        // The address-significance list follows the renumbered symbols.
+        let expected: Vec<String> = readelf_addrsig(&path)
+            .into_iter()
+            .filter(|s| !gone.contains(&s.as_str()))
+            .collect();
+        assert_eq!(readelf_addrsig(&out), expected);
+        assert_eq!(expected.len(), 3);
+
         // The patched instructions.
         let object = BpfObject::parse(&written).unwrap();
         let first = object.function_insn("marker_prog", 0).unwrap();

@@ -235,3 +235,15 @@ pub fn bpftool_loadall(object: &Path, tag: &str) -> Vec<String> {
     );
     names
 }
+
+/// Symbol names of `.llvm_addrsig` as `llvm-readelf-22 --addrsig` prints them.
+pub fn readelf_addrsig(path: &Path) -> Vec<String> {
+    let text = run("llvm-readelf-22", &["--addrsig", path.to_str().unwrap()]);
+    text.lines()
+        .filter_map(|line| {
+            let (index, name) = line.trim().split_once(": ")?;
+            index.parse::<usize>().ok()?;
+            Some(name.to_string())
+        })
+        .collect()
+}
