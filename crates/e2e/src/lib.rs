@@ -1,1 +1,3 @@
 //! End-to-end tests: Rust CO-RE programs built, linked, relocated and run in the running kernel, compared with libbpf.
+
+pub mod aya_leg;
