@@ -8,7 +8,7 @@
 //! Limits of aya's CO-RE support that matter for btfkit output (aya-obj 0.3.0):
 //! - **No `TYPE_MATCHES`**: the relocation kind is unknown to aya-obj, and `.BTF.ext`
 //!   is parsed when the object is parsed, so one `type_matches` record makes the whole
-//!   object fail to load (`InvalidRelocationKind { kind: 13 }`), not just that query.
+//!   object fail to load (`InvalidRelocationKind { kind: 12 }`), not just that query.
 //! - **Flavors**: a local type name is cut at its *first* `___` to find target
 //!   candidates (`task_struct___v1` matches `task_struct`), like libbpf's
 //!   `bpf_core_essential_name_len` in the common case.
@@ -253,9 +253,9 @@ pub fn run_and_read_u64(
     leg.read_array::<u64>(map)
 }
 
-/// One instruction after aya-obj's relocation, decoded.
+/// One BPF instruction, decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RelocatedInsn {
+pub struct Insn {
     /// Opcode byte.
     pub code: u8,
     /// Destination register.
@@ -268,19 +268,46 @@ pub struct RelocatedInsn {
     pub imm: i32,
 }
 
-/// A function of the object after aya-obj's CO-RE relocation.
+impl Insn {
+    fn from_aya(insn: &aya_obj::generated::bpf_insn) -> Self {
+        Self {
+            code: insn.code,
+            dst_reg: insn.dst_reg(),
+            src_reg: insn.src_reg(),
+            off: insn.off,
+            imm: insn.imm,
+        }
+    }
+}
+
+/// A function of the object before and after aya-obj's CO-RE relocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelocatedFunction {
     /// Symbol name.
     pub name: String,
     /// Byte offset of the function in its section.
     pub section_offset: usize,
-    /// Its instructions.
-    pub instructions: Vec<RelocatedInsn>,
+    /// Instructions as compiled (and linked).
+    pub original: Vec<Insn>,
+    /// Instructions after relocation against the target BTF.
+    pub relocated: Vec<Insn>,
+}
+
+impl RelocatedFunction {
+    /// The instructions aya changed: `(index, before, after)`.
+    pub fn patched(&self) -> Vec<(usize, Insn, Insn)> {
+        self.original
+            .iter()
+            .zip(&self.relocated)
+            .enumerate()
+            .filter(|(_, (before, after))| before != after)
+            .map(|(index, (before, after))| (index, *before, *after))
+            .collect()
+    }
 }
 
 /// Relocates `object` with aya-obj against `target_btf` without touching the kernel
-/// (so any kernel's BTF can be the target) and returns the patched functions.
+/// (so any kernel's BTF can be the target) and returns each function before and after.
 pub fn relocate_offline(
     object: &[u8],
     target_btf: &Path,
@@ -288,27 +315,24 @@ pub fn relocate_offline(
     let btf = parse_target_btf(target_btf)?;
     let aligned = AlignedBytes::new(object);
     let mut parsed = aya_obj::Object::parse(aligned.as_bytes())
-        .map_err(|e| AyaLegError::OfflineRelocation(format!("parse: {e}")))?;
+        .map_err(|e| AyaLegError::OfflineRelocation(format!("parse: {}", error_chain(&e))))?;
+    let original: Vec<Vec<Insn>> = parsed
+        .functions
+        .values()
+        .map(|function| function.instructions.iter().map(Insn::from_aya).collect())
+        .collect();
     parsed
         .relocate_btf(&btf)
         .map_err(|e| AyaLegError::OfflineRelocation(error_chain(&e)))?;
     Ok(parsed
         .functions
         .values()
-        .map(|function| RelocatedFunction {
+        .zip(original)
+        .map(|(function, original)| RelocatedFunction {
             name: function.name.clone(),
             section_offset: function.section_offset,
-            instructions: function
-                .instructions
-                .iter()
-                .map(|insn| RelocatedInsn {
-                    code: insn.code,
-                    dst_reg: insn.dst_reg(),
-                    src_reg: insn.src_reg(),
-                    off: insn.off,
-                    imm: insn.imm,
-                })
-                .collect(),
+            original,
+            relocated: function.instructions.iter().map(Insn::from_aya).collect(),
         })
         .collect())
 }
@@ -318,8 +342,12 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        // Some aya errors already print their source; do not repeat it.
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text

@@ -3,8 +3,13 @@
 //! relocation), attaches it to the `sys_enter` raw tracepoint, triggers it from this
 //! thread and compares what it recorded with `gettid()`, `getpid()` and `getppid()`.
 //!
-//! Needs root, the running kernel's BTF, Debian's rustc/cargo with the BPF `core`, and
-//! bpf-linker; a missing prerequisite fails the test with its name.
+//! A C control program (clang-22 + libbpf's `bpf_core_read.h`, same slots) checks the leg
+//! itself, aya-obj's offline relocation against Debian 6.1 kernels' BTF, and aya's refusal
+//! of `TYPE_MATCHES` records.
+//!
+//! Needs root, the running kernel's BTF, Debian's rustc/cargo with the BPF `core`,
+//! bpf-linker, clang-22, libbpf-dev and bpftool; a missing prerequisite fails the test
+//! with its name.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -23,6 +28,10 @@ const BPF_CARGO: &str = "/usr/bin/cargo";
 const SLOT_HITS: usize = 0;
 const SLOT_HELPER_PID: usize = 1;
 const SLOT_HELPER_TGID: usize = 2;
+const SLOT_CORE_PID: usize = 3;
+const SLOT_CORE_TGID: usize = 4;
+const SLOT_CORE_PARENT_TGID: usize = 5;
+const SLOT_CORE_PID_OFFSET: usize = 6;
 
 fn require(condition: bool, what: &str) {
     assert!(condition, "prerequisite missing: {what}");
@@ -94,6 +103,271 @@ fn gettid() -> u64 {
     // SAFETY: gettid has no preconditions and cannot fail.
     let tid = unsafe { libc::gettid() };
     u64::try_from(tid).expect("thread id is positive")
+}
+
+/// The C control: the same program as `examples/aya-task`, written with libbpf's CO-RE
+/// macros and a deliberately wrong local `task_struct___aya` (flavored, reordered).
+const CLANG_CONTROL: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+struct task_struct___aya {
+	int pid;
+	struct task_struct___aya *real_parent;
+	int tgid;
+} __attribute__((preserve_access_index));
+
+volatile const __u32 TARGET_TID = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u64);
+} RESULTS SEC(".maps");
+
+static void store(__u32 slot, __u64 value)
+{
+	bpf_map_update_elem(&RESULTS, &slot, &value, BPF_ANY);
+}
+
+SEC("raw_tp/sys_enter")
+int aya_task(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if ((__u32)pid_tgid != TARGET_TID)
+		return 0;
+	struct task_struct___aya *task = (void *)bpf_get_current_task();
+	__u32 zero = 0;
+	__u64 *hits = bpf_map_lookup_elem(&RESULTS, &zero);
+	if (hits)
+		__sync_fetch_and_add(hits, 1);
+	store(1, (__u32)pid_tgid);
+	store(2, pid_tgid >> 32);
+	store(3, BPF_CORE_READ(task, pid));
+	store(4, BPF_CORE_READ(task, tgid));
+	store(5, BPF_CORE_READ(task, real_parent, tgid));
+	store(6, bpf_core_field_offset(task->pid));
+#ifdef WITH_TYPE_MATCHES
+	store(7, bpf_core_type_matches(struct task_struct___aya));
+#endif
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// Compiles [`CLANG_CONTROL`] with clang-22 (`-D<define>` for each define).
+fn compile_clang_control(name: &str, defines: &[&str]) -> Vec<u8> {
+    require(
+        Path::new("/usr/include/bpf/bpf_core_read.h").exists(),
+        "libbpf headers /usr/include/bpf/bpf_core_read.h (apt-get install libbpf-dev)",
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aya-clang-control");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join(format!("{name}.bpf.c"));
+    let object = dir.join(format!("{name}.o"));
+    std::fs::write(&source, CLANG_CONTROL).unwrap();
+    let mut command = Command::new("clang-22");
+    command.args([
+        "-target",
+        "bpf",
+        "-O2",
+        "-g",
+        "-I/usr/include/x86_64-linux-gnu",
+    ]);
+    for define in defines {
+        command.arg(format!("-D{define}"));
+    }
+    let output = command
+        .arg("-c")
+        .arg(&source)
+        .arg("-o")
+        .arg(&object)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("prerequisite missing: clang-22 (apt-get install clang-22): {e}")
+        });
+    assert!(
+        output.status.success(),
+        "clang-22 failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read(&object).unwrap()
+}
+
+/// Byte offsets of `members` of struct `name` in a BTF file, as bpftool reads them.
+fn member_offsets(btf: &Path, name: &str, members: &[&str]) -> Vec<u64> {
+    let output = Command::new("bpftool")
+        .args(["btf", "dump", "file"])
+        .arg(btf)
+        .args(["format", "raw"])
+        .output()
+        .unwrap_or_else(|e| panic!("prerequisite missing: bpftool (apt-get install bpftool): {e}"));
+    assert!(
+        output.status.success(),
+        "bpftool failed on {}",
+        btf.display()
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let header = format!("] STRUCT '{name}' ");
+    let mut lines = text.lines().skip_while(|line| !line.contains(&header));
+    assert!(
+        lines.next().is_some(),
+        "no struct {name} in {}",
+        btf.display()
+    );
+    let fields: Vec<(&str, u64)> = lines
+        .take_while(|line| line.starts_with('\t'))
+        .filter_map(|line| {
+            let line = line.trim();
+            let member = line.strip_prefix('\'')?.split('\'').next()?;
+            let bits = line
+                .split("bits_offset=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?;
+            Some((member, bits.parse::<u64>().ok()?))
+        })
+        .collect();
+    members
+        .iter()
+        .map(|member| {
+            let bits = fields
+                .iter()
+                .find(|(name, _)| name == member)
+                .unwrap_or_else(|| panic!("{name}.{member} not in {}", btf.display()))
+                .1;
+            assert_eq!(bits % 8, 0, "{name}.{member} is a bitfield");
+            bits / 8
+        })
+        .collect()
+}
+
+/// Loads `object` with aya, attaches `aya_task` to `sys_enter` for this thread, makes a
+/// syscall and returns `RESULTS`.
+fn run_in_kernel(object: &[u8]) -> Vec<u64> {
+    let tid = u32::try_from(gettid()).unwrap();
+    let tid_bytes = tid.to_ne_bytes();
+    let options = LoadOptions {
+        target_btf: None,
+        globals: vec![("TARGET_TID", &tid_bytes[..])],
+    };
+    let results = aya_leg::run_and_read_u64(
+        object,
+        &options,
+        "aya_task",
+        Attachment::RawTracepoint("sys_enter"),
+        // Any syscall from this thread enters `sys_enter`.
+        || {
+            // SAFETY: getppid has no preconditions and cannot fail.
+            unsafe { libc::getppid() };
+        },
+        "RESULTS",
+    )
+    .unwrap_or_else(|e| panic!("{}", aya_leg::error_chain(&e)));
+    assert!(
+        results[SLOT_HITS] >= 1,
+        "the program never ran for thread {tid}: {results:?}"
+    );
+    assert_eq!(results[SLOT_HELPER_PID], u64::from(tid), "{results:?}");
+    assert_eq!(
+        results[SLOT_HELPER_TGID],
+        u64::from(std::process::id()),
+        "{results:?}"
+    );
+    results
+}
+
+fn getppid() -> u64 {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    u64::try_from(unsafe { libc::getppid() }).unwrap()
+}
+
+fn kernel_btf_files() -> Vec<PathBuf> {
+    let testdata =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf");
+    let mut files = vec![PathBuf::from(aya_leg::VMLINUX_BTF)];
+    for name in ["vmlinux-6.1.0-47-amd64.btf", "vmlinux-6.1.0-47-cloud.btf"] {
+        let file = testdata.join(name);
+        require(
+            file.exists(),
+            &format!("kernel BTF test data {}", file.display()),
+        );
+        files.push(file);
+    }
+    files
+}
+
+/// aya-obj relocates `object` offline against each kernel's BTF; every instruction it
+/// patches must now hold one of that kernel's offsets of `task_struct.{pid,tgid,real_parent}`,
+/// and all three offsets must appear.
+fn check_offline_relocation(object: &[u8]) {
+    for btf in kernel_btf_files() {
+        let expected = member_offsets(&btf, "task_struct", &["pid", "tgid", "real_parent"]);
+        let functions = aya_leg::relocate_offline(object, &btf)
+            .unwrap_or_else(|e| panic!("{} ({})", aya_leg::error_chain(&e), btf.display()));
+        let patched: Vec<u64> = functions
+            .iter()
+            .filter(|f| f.name == "aya_task")
+            .flat_map(|f| f.patched())
+            .map(|(_, _, after)| u64::try_from(after.imm).unwrap())
+            .collect();
+        for imm in &patched {
+            assert!(
+                expected.contains(imm),
+                "{}: aya patched an immediate to {imm}, not one of {expected:?}",
+                btf.display()
+            );
+        }
+        for offset in &expected {
+            assert!(
+                patched.contains(offset),
+                "{}: offset {offset} never patched in ({patched:?})",
+                btf.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn clang_control_relocated_by_aya_reads_task_in_kernel() {
+    check_prerequisites();
+    let object = compile_clang_control("control", &[]);
+    let results = run_in_kernel(&object);
+    assert_eq!(results[SLOT_CORE_PID], gettid(), "{results:?}");
+    assert_eq!(
+        results[SLOT_CORE_TGID],
+        u64::from(std::process::id()),
+        "{results:?}"
+    );
+    assert_eq!(results[SLOT_CORE_PARENT_TGID], getppid(), "{results:?}");
+    let pid_offset = member_offsets(Path::new(aya_leg::VMLINUX_BTF), "task_struct", &["pid"]);
+    assert_eq!(results[SLOT_CORE_PID_OFFSET], pid_offset[0], "{results:?}");
+}
+
+#[test]
+fn clang_control_relocated_offline_by_aya_obj_for_other_kernels() {
+    let object = compile_clang_control("control", &[]);
+    check_offline_relocation(&object);
+}
+
+#[test]
+fn aya_rejects_objects_with_type_matches() {
+    check_prerequisites();
+    let object = compile_clang_control("type-matches", &["WITH_TYPE_MATCHES"]);
+    let tid_bytes = 0u32.to_ne_bytes();
+    let options = LoadOptions {
+        target_btf: None,
+        globals: vec![("TARGET_TID", &tid_bytes[..])],
+    };
+    let error = AyaLeg::load(&object, &options).expect_err("aya 0.14 accepted TYPE_MATCHES");
+    let text = aya_leg::error_chain(&error);
+    assert!(
+        text.contains("relocation kind `12`"),
+        "expected aya to reject relocation kind 12 (TYPE_MATCHES): {text}"
+    );
 }
 
 #[test]

@@ -50,6 +50,11 @@ fn store(slot: u32, value: u64) {
     let _ = RESULTS.set(slot, value, 0);
 }
 
+/// GPL: `bpf_get_current_task` and `bpf_probe_read_kernel` are GPL-only helpers.
+#[link_section = "license"]
+#[no_mangle]
+static LICENSE: [u8; 4] = *b"GPL\0";
+
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
