@@ -119,6 +119,7 @@ struct task_struct___aya {
 } __attribute__((preserve_access_index));
 
 volatile const __u32 TARGET_TID = 0;
+__u64 BSS_HITS = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -132,7 +133,11 @@ static void store(__u32 slot, __u64 value)
 	bpf_map_update_elem(&RESULTS, &slot, &value, BPF_ANY);
 }
 
+#ifdef TRACEPOINT
+SEC("tracepoint/raw_syscalls/sys_enter")
+#else
 SEC("raw_tp/sys_enter")
+#endif
 int aya_task(void *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -143,6 +148,7 @@ int aya_task(void *ctx)
 	__u64 *hits = bpf_map_lookup_elem(&RESULTS, &zero);
 	if (hits)
 		__sync_fetch_and_add(hits, 1);
+	__sync_fetch_and_add(&BSS_HITS, 1);
 	store(1, (__u32)pid_tgid);
 	store(2, pid_tgid >> 32);
 	store(3, BPF_CORE_READ(task, pid));
@@ -248,6 +254,11 @@ fn member_offsets(btf: &Path, name: &str, members: &[&str]) -> Vec<u64> {
 /// Loads `object` with aya, attaches `aya_task` to `sys_enter` for this thread, makes a
 /// syscall and returns `RESULTS`.
 fn run_in_kernel(object: &[u8]) -> Vec<u64> {
+    run_in_kernel_at(object, Attachment::RawTracepoint("sys_enter"))
+}
+
+/// [`run_in_kernel`] with a chosen attachment.
+fn run_in_kernel_at(object: &[u8], attachment: Attachment<'_>) -> Vec<u64> {
     let tid = u32::try_from(gettid()).unwrap();
     let tid_bytes = tid.to_ne_bytes();
     let options = LoadOptions {
@@ -258,7 +269,7 @@ fn run_in_kernel(object: &[u8]) -> Vec<u64> {
         object,
         &options,
         "aya_task",
-        Attachment::RawTracepoint("sys_enter"),
+        attachment,
         // Any syscall from this thread enters `sys_enter`.
         || {
             // SAFETY: getppid has no preconditions and cannot fail.
@@ -405,4 +416,61 @@ fn aya_loads_attaches_and_reads_task_ids() {
         "{results:?}"
     );
     let _ = ppid;
+}
+
+/// Mounts tracefs at /sys/kernel/tracing unless it is there (tracepoints need it).
+fn ensure_tracefs() {
+    if Path::new("/sys/kernel/tracing/events").exists() {
+        return;
+    }
+    let status = Command::new("mount")
+        .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+        .status()
+        .unwrap_or_else(|e| panic!("prerequisite missing: mount(8): {e}"));
+    require(
+        status.success() && Path::new("/sys/kernel/tracing/events").exists(),
+        "tracefs at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing failed)",
+    );
+}
+
+#[test]
+fn clang_control_as_tracepoint_and_bss_global() {
+    check_prerequisites();
+    ensure_tracefs();
+    let object = compile_clang_control("tracepoint", &["TRACEPOINT"]);
+    let tid = u32::try_from(gettid()).unwrap();
+    let tid_bytes = tid.to_ne_bytes();
+    let options = LoadOptions {
+        target_btf: None,
+        globals: vec![("TARGET_TID", &tid_bytes[..])],
+    };
+    let mut leg =
+        AyaLeg::load(&object, &options).unwrap_or_else(|e| panic!("{}", aya_leg::error_chain(&e)));
+    leg.attach(
+        "aya_task",
+        Attachment::Tracepoint {
+            category: "raw_syscalls",
+            name: "sys_enter",
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}", aya_leg::error_chain(&e)));
+    let ppid = getppid();
+    let results: Vec<u64> = leg
+        .read_array("RESULTS")
+        .unwrap_or_else(|e| panic!("{}", aya_leg::error_chain(&e)));
+    let bss: Vec<[u8; 8]> = leg
+        .read_array(".bss")
+        .unwrap_or_else(|e| panic!("{} (maps: {:?})", aya_leg::error_chain(&e), leg.map_names()));
+    drop(leg);
+    assert!(results[SLOT_HITS] >= 1, "{results:?}");
+    assert_eq!(results[SLOT_CORE_PID], u64::from(tid), "{results:?}");
+    assert_eq!(results[SLOT_CORE_PARENT_TGID], ppid, "{results:?}");
+    assert_eq!(bss.len(), 1, "global data maps have one element");
+    // Reading the maps is itself a syscall from this thread, so the later read sees more.
+    let bss_hits = u64::from_ne_bytes(bss[0]);
+    assert!(
+        bss_hits >= results[SLOT_HITS],
+        "BSS_HITS {bss_hits} < RESULTS hits {}",
+        results[SLOT_HITS]
+    );
 }
