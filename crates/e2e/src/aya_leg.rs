@@ -380,3 +380,44 @@ impl AlignedBytes {
         &self.buffer[self.start..self.start + self.len]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn aligned_bytes_are_aligned_and_equal() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1001).collect();
+        for skip in 0..8 {
+            let aligned = AlignedBytes::new(&data[skip..]);
+            assert_eq!(aligned.as_bytes(), &data[skip..]);
+            assert_eq!(aligned.as_bytes().as_ptr().align_offset(8), 0);
+        }
+        assert!(AlignedBytes::new(&[]).as_bytes().is_empty());
+    }
+
+    #[test]
+    fn missing_target_btf_names_the_path() {
+        let path = Path::new("/nonexistent/btfkit/vmlinux.btf");
+        let error = relocate_offline(b"\x7fELF", path).unwrap_err();
+        assert!(matches!(error, AyaLegError::TargetBtf { .. }), "{error:?}");
+        assert!(error_chain(&error).contains("/nonexistent/btfkit/vmlinux.btf"));
+    }
+
+    #[test]
+    fn garbage_object_is_an_error_not_a_panic() {
+        let btf = Path::new(VMLINUX_BTF);
+        if !btf.exists() {
+            panic!("prerequisite missing: {VMLINUX_BTF}");
+        }
+        for input in [&b""[..], b"\x7fELF", &[0u8; 64][..]] {
+            let error = relocate_offline(input, btf).unwrap_err();
+            assert!(
+                matches!(error, AyaLegError::OfflineRelocation(_)),
+                "{error:?}"
+            );
+        }
+    }
+}
