@@ -1,11 +1,8 @@
 //! [`Btf`]: a whole BTF blob (base or split), indexed by type id, decoded lazily.
 
-use std::borrow::Cow;
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
+use crate::bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::header::{read_u32, Header};
 use crate::strings::{self, StringIndex};
@@ -59,9 +56,9 @@ impl Default for Limits {
 pub struct Btf<'a> {
     pub(crate) endian: Endian,
     pub(crate) header: Header,
-    pub(crate) types: Cow<'a, [u8]>,
-    pub(crate) strings: Cow<'a, [u8]>,
-    pub(crate) layout: Cow<'a, [u8]>,
+    pub(crate) types: Bytes<'a>,
+    pub(crate) strings: Bytes<'a>,
+    pub(crate) layout: Bytes<'a>,
     /// Byte offset of each own type in `types`.
     pub(crate) offsets: Vec<u32>,
     pub(crate) base: Option<Arc<Btf<'a>>>,
@@ -69,7 +66,7 @@ pub struct Btf<'a> {
     pub(crate) start_str_off: u32,
     pub(crate) limits: Limits,
     /// name hash → own type ids; built on the first lookup by name.
-    pub(crate) name_index: OnceLock<HashMap<u64, Vec<TypeId>>>,
+    pub(crate) name_index: OnceLock<NameIndex>,
     /// Deduplication index of own strings; built on the first added string.
     pub(crate) string_index: Option<StringIndex>,
     /// Whether the blob was modified since parsing (then sections are laid out anew).
@@ -88,10 +85,44 @@ impl std::fmt::Debug for Btf<'_> {
     }
 }
 
-pub(crate) fn hash_name(name: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    name.hash(&mut h);
-    h.finish()
+/// A fast, non-cryptographic hash of a name's bytes (index keys only; every hit
+/// is confirmed by comparing the names).
+pub(crate) fn hash_name(name: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ name.len() as u64;
+    let mut chunks = name.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    h
+}
+
+/// Own types by name: (name hash, type id), sorted by hash then id.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct NameIndex {
+    entries: Vec<(u64, TypeId)>,
+}
+
+impl NameIndex {
+    fn matching(&self, hash: u64) -> impl Iterator<Item = TypeId> + '_ {
+        let lo = self.entries.partition_point(|e| e.0 < hash);
+        self.entries[lo..]
+            .iter()
+            .take_while(move |e| e.0 == hash)
+            .map(|e| e.1)
+    }
+
+    pub(crate) fn insert(&mut self, hash: u64, id: TypeId) {
+        let at = self.entries.partition_point(|e| *e < (hash, id));
+        self.entries.insert(at, (hash, id));
+    }
 }
 
 impl<'a> Btf<'a> {
@@ -119,56 +150,66 @@ impl<'a> Btf<'a> {
                 ));
             }
         }
-        let body = &data[header.hdr_len as usize..];
-        let section = |off: u32, len: u32| &body[off as usize..(off + len) as usize];
-        let types = section(header.type_off, header.type_len);
-        let strings = section(header.str_off, header.str_len);
-        let layout = if header.hdr_len >= crate::header::HEADER_LEN_LAYOUT {
-            section(header.layout_off, header.layout_len)
-        } else {
-            &[]
-        };
+        let ranges = SectionRanges::of(&header);
+        let at = |r: &std::ops::Range<usize>| Bytes::Borrowed(&data[r.clone()]);
         Self::from_sections(
             endian,
             header,
-            Cow::Borrowed(types),
-            Cow::Borrowed(strings),
-            Cow::Borrowed(layout),
+            at(&ranges.types),
+            at(&ranges.strings),
+            at(&ranges.layout),
             base,
             limits,
         )
     }
 
-    /// Parses BTF from owned bytes.
+    /// Parses BTF from owned bytes, without copying them.
     pub fn parse_owned(data: Vec<u8>) -> Result<Btf<'static>> {
-        let borrowed = Btf::parse_with(&data, None, Limits::default())?;
-        Ok(borrowed.into_owned_base())
+        let (endian, header) = Header::parse(&data)?;
+        let ranges = SectionRanges::of(&header);
+        let buf = Arc::new(data);
+        let at = |r: &std::ops::Range<usize>| Bytes::Shared(buf.clone(), r.clone());
+        Btf::from_sections(
+            endian,
+            header,
+            at(&ranges.types),
+            at(&ranges.strings),
+            at(&ranges.layout),
+            None,
+            Limits::default(),
+        )
     }
 
-    fn into_owned_base(self) -> Btf<'static> {
-        Btf {
+    /// The same base BTF with no borrow of the input (copies borrowed sections).
+    pub fn to_static(&self) -> Result<Btf<'static>> {
+        if self.base.is_some() {
+            return Err(Error::Build(
+                "to_static: split BTF keeps a borrowed base; parse the base owned".into(),
+            ));
+        }
+        Ok(Btf {
             endian: self.endian,
-            header: self.header,
-            types: Cow::Owned(self.types.into_owned()),
-            strings: Cow::Owned(self.strings.into_owned()),
-            layout: Cow::Owned(self.layout.into_owned()),
-            offsets: self.offsets,
+            header: self.header.clone(),
+            types: self.types.clone().into_static(),
+            strings: self.strings.clone().into_static(),
+            layout: self.layout.clone().into_static(),
+            offsets: self.offsets.clone(),
             base: None,
             start_id: self.start_id,
             start_str_off: self.start_str_off,
             limits: self.limits,
             name_index: OnceLock::new(),
-            string_index: self.string_index,
+            string_index: self.string_index.clone(),
             modified: self.modified,
-        }
+        })
     }
 
     pub(crate) fn from_sections(
         endian: Endian,
         header: Header,
-        types: Cow<'a, [u8]>,
-        strings: Cow<'a, [u8]>,
-        layout: Cow<'a, [u8]>,
+        types: Bytes<'a>,
+        strings: Bytes<'a>,
+        layout: Bytes<'a>,
         base: Option<Arc<Btf<'a>>>,
         limits: Limits,
     ) -> Result<Btf<'a>> {
@@ -205,9 +246,9 @@ impl<'a> Btf<'a> {
         Btf {
             endian,
             header: Header::empty(),
-            types: Cow::Owned(Vec::new()),
-            strings: Cow::Owned(vec![0]),
-            layout: Cow::Owned(Vec::new()),
+            types: Bytes::Owned(Vec::new()),
+            strings: Bytes::Owned(vec![0]),
+            layout: Bytes::Owned(Vec::new()),
             offsets: Vec::new(),
             base: None,
             start_id: 1,
@@ -226,9 +267,9 @@ impl<'a> Btf<'a> {
         Btf {
             endian: base.endian,
             header: Header::empty(),
-            types: Cow::Owned(Vec::new()),
-            strings: Cow::Owned(Vec::new()),
-            layout: Cow::Owned(Vec::new()),
+            types: Bytes::Owned(Vec::new()),
+            strings: Bytes::Owned(Vec::new()),
+            layout: Bytes::Owned(Vec::new()),
             offsets: Vec::new(),
             base: Some(base),
             start_id,
@@ -344,22 +385,30 @@ impl<'a> Btf<'a> {
         self.name(ty.name_off())
     }
 
-    fn own_name_index(&self) -> &HashMap<u64, Vec<TypeId>> {
+    /// The raw bytes of the name at `off`, without UTF-8 checks.
+    fn raw_name(&self, off: u32) -> Option<&[u8]> {
+        if off < self.start_str_off {
+            return self.base.as_ref()?.raw_name(off);
+        }
+        let rest = self.strings.get((off - self.start_str_off) as usize..)?;
+        let len = memchr::memchr(0, rest)?;
+        Some(&rest[..len])
+    }
+
+    fn own_name_index(&self) -> &NameIndex {
         self.name_index.get_or_init(|| {
-            let mut index: HashMap<u64, Vec<TypeId>> =
-                HashMap::with_capacity(self.offsets.len() / 2);
-            for id in self.own_type_ids() {
-                let Ok(ty) = self.type_by_id(id) else {
-                    continue;
-                };
-                if ty.name_off() == 0 {
+            let mut entries = Vec::with_capacity(self.offsets.len());
+            for (i, &off) in self.offsets.iter().enumerate() {
+                let name_off = read_u32(self.endian, &self.types, off as usize);
+                if name_off == 0 {
                     continue;
                 }
-                if let Ok(name) = self.name(ty.name_off()) {
-                    index.entry(hash_name(name)).or_default().push(id);
+                if let Some(name) = self.raw_name(name_off) {
+                    entries.push((hash_name(name), self.start_id + i as u32));
                 }
             }
-            index
+            entries.sort_unstable();
+            NameIndex { entries }
         })
     }
 
@@ -369,13 +418,13 @@ impl<'a> Btf<'a> {
             Some(base) => base.find_by_name(name),
             None => Vec::new(),
         };
-        if let Some(ids) = self.own_name_index().get(&hash_name(name)) {
-            out.extend(ids.iter().copied().filter(|&id| {
-                self.type_by_id(id)
-                    .and_then(|t| self.name(t.name_off()))
-                    .is_ok_and(|n| n == name)
-            }));
-        }
+        let hash = hash_name(name.as_bytes());
+        out.extend(self.own_name_index().matching(hash).filter(|&id| {
+            self.type_by_id(id)
+                .ok()
+                .and_then(|t| self.raw_name(t.name_off()))
+                == Some(name.as_bytes())
+        }));
         out
     }
 
@@ -780,4 +829,29 @@ fn layout_entry(endian: Endian, layout: &[u8], kind: u8) -> Option<(u32, u32)> {
     let entry = layout.get(at..at + 4)?;
     let _flags = crate::header::read_u16(endian, entry, 2);
     Some((entry[0] as u32, entry[1] as u32))
+}
+
+/// Byte ranges of the sections inside the whole input (header included).
+struct SectionRanges {
+    types: std::ops::Range<usize>,
+    strings: std::ops::Range<usize>,
+    layout: std::ops::Range<usize>,
+}
+
+impl SectionRanges {
+    /// Ranges of a header that [`Header::parse`] accepted (so they are in bounds).
+    fn of(header: &Header) -> SectionRanges {
+        let base = header.hdr_len as usize;
+        let range = |off: u32, len: u32| base + off as usize..base + off as usize + len as usize;
+        let layout = if header.hdr_len >= crate::header::HEADER_LEN_LAYOUT {
+            range(header.layout_off, header.layout_len)
+        } else {
+            base..base
+        };
+        SectionRanges {
+            types: range(header.type_off, header.type_len),
+            strings: range(header.str_off, header.str_len),
+            layout,
+        }
+    }
 }

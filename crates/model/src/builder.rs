@@ -433,10 +433,10 @@ impl<'a> Btf<'a> {
         if self.name_index.get().is_some() {
             let name_off = crate::header::read_u32(e, &rec, 0);
             let hash = (name_off != 0)
-                .then(|| self.name(name_off).ok().map(hash_name))
+                .then(|| self.name(name_off).ok().map(|n| hash_name(n.as_bytes())))
                 .flatten();
             if let (Some(h), Some(index)) = (hash, self.name_index.get_mut()) {
-                index.entry(h).or_default().push(id);
+                index.insert(h, id);
             }
         }
         Ok(id)

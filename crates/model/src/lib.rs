@@ -15,6 +15,7 @@
 
 mod btf;
 mod builder;
+mod bytes;
 mod encode;
 mod error;
 pub mod ext;
