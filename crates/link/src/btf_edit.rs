@@ -1,0 +1,323 @@
+//! Editing an object's existing `.BTF`: removing types (the `.btfkit.types`
+//! DATASEC and its VARs) while keeping the string section as it is, so that
+//! string offsets in `.BTF.ext` (file names, source lines, section names)
+//! stay valid. Later type ids move down; [`Rebuilt::remap`] maps them.
+
+use std::collections::HashSet;
+
+use btfkit_model::{
+    Btf, Endian, Kind, NewEnumValue, NewMember, NewParam, NewType, NewVarSecinfo, TypeId,
+};
+
+use crate::error::{LinkError, Result};
+
+/// The BTF magic.
+const BTF_MAGIC: u16 = 0xeb9f;
+/// Size of the version 1 header.
+const HEADER_LEN: u32 = 24;
+
+/// BTF with some types removed.
+pub struct Rebuilt {
+    /// The new BTF (same strings, appended to later).
+    pub btf: Btf<'static>,
+    /// Old ids → new ids.
+    pub remap: Remap,
+}
+
+/// Old id → new id (`None`: removed). Index 0 is void.
+pub struct Remap(Vec<Option<TypeId>>);
+
+impl Remap {
+    /// The new id of old type `id`; an error if it was removed or unknown.
+    pub fn get(&self, id: TypeId, what: &str) -> Result<TypeId> {
+        self.0.get(id as usize).copied().flatten().ok_or_else(|| {
+            LinkError::Check(format!(
+                "{what} refers to type [{id}], which the link step removed"
+            ))
+        })
+    }
+}
+
+/// The ids of the DATASEC named `section` and of the VARs only it lists.
+pub fn datasec_and_vars(btf: &Btf<'_>, section: &str) -> Result<HashSet<TypeId>> {
+    let mut remove = HashSet::new();
+    let mut kept_vars = HashSet::new();
+    for id in btf.own_type_ids() {
+        let ty = btf.type_by_id(id)?;
+        if ty.kind() != Kind::Datasec {
+            continue;
+        }
+        let vars: Vec<TypeId> = ty.datasec_vars().map(|v| v.type_id).collect();
+        if btf.type_name(&ty)? == section {
+            remove.insert(id);
+            remove.extend(vars);
+        } else {
+            kept_vars.extend(vars);
+        }
+    }
+    remove.retain(|id| !kept_vars.contains(id));
+    Ok(remove)
+}
+
+/// An empty BTF whose string section is `strings`.
+fn with_strings(endian: Endian, strings: &[u8]) -> Result<Btf<'static>> {
+    let put16 = |v: u16| match endian {
+        Endian::Little => v.to_le_bytes(),
+        Endian::Big => v.to_be_bytes(),
+    };
+    let put32 = |v: u32| match endian {
+        Endian::Little => v.to_le_bytes(),
+        Endian::Big => v.to_be_bytes(),
+    };
+    let str_len = u32::try_from(strings.len())
+        .map_err(|_| LinkError::Check("BTF string section exceeds 4 GiB".into()))?;
+    let mut raw = Vec::with_capacity(HEADER_LEN as usize + strings.len());
+    raw.extend_from_slice(&put16(BTF_MAGIC));
+    raw.push(1); // version
+    raw.push(0); // flags
+    for word in [HEADER_LEN, 0, 0, 0, str_len] {
+        raw.extend_from_slice(&put32(word));
+    }
+    raw.extend_from_slice(strings);
+    Ok(Btf::parse_owned(raw)?)
+}
+
+/// Copies `btf` without the types in `remove`, renumbering the others.
+pub fn remove_types(btf: &Btf<'_>, remove: &HashSet<TypeId>) -> Result<Rebuilt> {
+    if btf.base().is_some() {
+        return Err(LinkError::Check(
+            "an object's .BTF cannot be split BTF".into(),
+        ));
+    }
+    let last = btf.last_id();
+    let mut remap = vec![None; last as usize + 1];
+    remap[0] = Some(0);
+    let mut next = 1;
+    for id in 1..=last {
+        if !remove.contains(&id) {
+            remap[id as usize] = Some(next);
+            next += 1;
+        }
+    }
+    let mut out = with_strings(btf.endian(), btf.string_section())?;
+    let map = |id: TypeId, owner: TypeId| -> Result<TypeId> {
+        remap.get(id as usize).copied().flatten().ok_or_else(|| {
+            LinkError::Check(format!(
+                "type [{owner}] refers to [{id}], which is removed or out of range"
+            ))
+        })
+    };
+    for id in 1..=last {
+        if remove.contains(&id) {
+            continue;
+        }
+        let ty = btf.type_by_id(id)?;
+        let name = btf.type_name(&ty)?;
+        let target = || map(ty.size_or_type(), id);
+        let size = ty.size_or_type();
+        let members = || -> Result<Vec<NewMember<'_>>> {
+            ty.members()
+                .map(|m| {
+                    Ok(NewMember {
+                        name: btf.name(m.name_off)?,
+                        type_id: map(m.type_id, id)?,
+                        bit_offset: m.bit_offset,
+                        bitfield_size: m.bitfield_size,
+                    })
+                })
+                .collect()
+        };
+        let values = || -> Result<Vec<NewEnumValue<'_>>> {
+            ty.enum_values()
+                .map(|v| {
+                    Ok(NewEnumValue {
+                        name: btf.name(v.name_off)?,
+                        value: v.value as i64,
+                    })
+                })
+                .collect()
+        };
+        let bad = |what: &str| LinkError::Check(format!("type [{id}]: {what}"));
+        let new = match ty.kind() {
+            Kind::Int => {
+                let int = ty
+                    .int()
+                    .ok_or_else(|| bad("INT without its encoding word"))?;
+                NewType::Int {
+                    name,
+                    size,
+                    encoding: int.encoding,
+                    offset: int.offset,
+                    bits: int.bits,
+                }
+            }
+            Kind::Ptr => NewType::Ptr { target: target()? },
+            Kind::Typedef => NewType::Typedef {
+                name,
+                target: target()?,
+            },
+            Kind::Volatile => NewType::Volatile { target: target()? },
+            Kind::Const => NewType::Const { target: target()? },
+            Kind::Restrict => NewType::Restrict { target: target()? },
+            Kind::TypeTag => NewType::TypeTag {
+                name,
+                target: target()?,
+            },
+            Kind::Array => {
+                let a = ty.array().ok_or_else(|| bad("ARRAY without its record"))?;
+                NewType::Array {
+                    elem: map(a.elem_type, id)?,
+                    index: map(a.index_type, id)?,
+                    nelems: a.nelems,
+                }
+            }
+            Kind::Struct => NewType::Struct {
+                name,
+                size,
+                members: members()?,
+            },
+            Kind::Union => NewType::Union {
+                name,
+                size,
+                members: members()?,
+            },
+            Kind::Enum => NewType::Enum {
+                name,
+                size,
+                signed: ty.kflag(),
+                values: values()?,
+            },
+            Kind::Enum64 => NewType::Enum64 {
+                name,
+                size,
+                signed: ty.kflag(),
+                values: values()?,
+            },
+            Kind::Fwd => NewType::Fwd {
+                name,
+                union: ty.kflag(),
+            },
+            Kind::Func => NewType::Func {
+                name,
+                proto: target()?,
+                linkage: ty.linkage().ok_or_else(|| bad("FUNC without linkage"))?,
+            },
+            Kind::FuncProto => NewType::FuncProto {
+                ret: target()?,
+                params: ty
+                    .params()
+                    .map(|p| {
+                        Ok(NewParam {
+                            name: btf.name(p.name_off)?,
+                            type_id: map(p.type_id, id)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            },
+            Kind::Var => NewType::Var {
+                name,
+                type_id: target()?,
+                linkage: ty.linkage().ok_or_else(|| bad("VAR without linkage"))?,
+            },
+            Kind::Datasec => NewType::Datasec {
+                name,
+                size,
+                vars: ty
+                    .datasec_vars()
+                    .map(|v| {
+                        Ok(NewVarSecinfo {
+                            type_id: map(v.type_id, id)?,
+                            offset: v.offset,
+                            size: v.size,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            },
+            Kind::Float => NewType::Float { name, size },
+            Kind::DeclTag => NewType::DeclTag {
+                name,
+                target: target()?,
+                component_idx: ty
+                    .decl_tag_component()
+                    .ok_or_else(|| bad("DECL_TAG without component"))?,
+            },
+            Kind::Void | Kind::Unknown(_) => {
+                return Err(bad(&format!("kind {} cannot be copied", ty.kind().name())))
+            }
+        };
+        let new_id = out.add(&new)?;
+        if Some(new_id) != remap[id as usize] {
+            return Err(LinkError::Check(format!(
+                "type [{id}] was copied as [{new_id}], expected {:?}",
+                remap[id as usize]
+            )));
+        }
+    }
+    Ok(Rebuilt {
+        btf: out,
+        remap: Remap(remap),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btfkit_model::{IntEncoding, Linkage};
+
+    #[test]
+    fn removes_a_datasec_and_its_vars_and_renumbers() {
+        let mut btf = Btf::new();
+        let int = btf
+            .add(&NewType::Int {
+                name: "int",
+                size: 4,
+                encoding: IntEncoding(1),
+                offset: 0,
+                bits: 32,
+            })
+            .unwrap();
+        let var = btf
+            .add(&NewType::Var {
+                name: "TYPES",
+                type_id: int,
+                linkage: Linkage(0),
+            })
+            .unwrap();
+        let sec = btf
+            .add(&NewType::Datasec {
+                name: ".btfkit.types",
+                size: 0,
+                vars: vec![NewVarSecinfo {
+                    type_id: var,
+                    offset: 0,
+                    size: 4,
+                }],
+            })
+            .unwrap();
+        let lic = btf
+            .add(&NewType::Var {
+                name: "LICENSE",
+                type_id: int,
+                linkage: Linkage(1),
+            })
+            .unwrap();
+        let ptr = btf.add(&NewType::Ptr { target: lic }).unwrap();
+        let bytes = btf.to_bytes();
+        let btf = Btf::parse(&bytes).unwrap();
+        let remove = datasec_and_vars(&btf, ".btfkit.types").unwrap();
+        assert_eq!(remove, HashSet::from([var, sec]));
+        let rebuilt = remove_types(&btf, &remove).unwrap();
+        assert_eq!(rebuilt.btf.last_id(), 3);
+        assert_eq!(rebuilt.remap.get(lic, "test").unwrap(), 2);
+        assert_eq!(rebuilt.remap.get(ptr, "test").unwrap(), 3);
+        assert!(rebuilt.remap.get(var, "test").is_err());
+        let p = rebuilt.btf.type_by_id(3).unwrap();
+        assert_eq!(p.ref_type(), Some(2));
+        // Strings keep their offsets.
+        assert_eq!(
+            &rebuilt.btf.string_section()[..btf.string_section().len()],
+            btf.string_section()
+        );
+        rebuilt.btf.validate().unwrap();
+    }
+}
