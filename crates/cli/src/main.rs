@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Print the types of a BTF file, object or vmlinux (bpftool's raw format, C, or JSON).
     Dump(cmd::dump::Args),
+    /// Turn btfkit query markers and type descriptors into standard CO-RE records.
+    Link(cmd::link::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
+        Command::Link(args) => cmd::link::run(args),
     };
     match result {
         Ok(code) => code,

@@ -38,25 +38,72 @@ impl Remap {
     }
 }
 
-/// The ids of the DATASEC named `section` and of the VARs only it lists.
+/// The ids of the DATASEC named `section`, of the VARs only it lists, and of
+/// the types of those VARs that nothing else refers to (the descriptor
+/// statics' byte arrays).
 pub fn datasec_and_vars(btf: &Btf<'_>, section: &str) -> Result<HashSet<TypeId>> {
     let mut remove = HashSet::new();
-    let mut kept_vars = HashSet::new();
     for id in btf.own_type_ids() {
         let ty = btf.type_by_id(id)?;
-        if ty.kind() != Kind::Datasec {
-            continue;
-        }
-        let vars: Vec<TypeId> = ty.datasec_vars().map(|v| v.type_id).collect();
-        if btf.type_name(&ty)? == section {
+        if ty.kind() == Kind::Datasec && btf.type_name(&ty)? == section {
             remove.insert(id);
-            remove.extend(vars);
-        } else {
-            kept_vars.extend(vars);
+            remove.extend(ty.datasec_vars().map(|v| v.type_id));
         }
     }
-    remove.retain(|id| !kept_vars.contains(id));
+    if remove.is_empty() {
+        return Ok(remove);
+    }
+    // Keep whatever a kept type refers to; then drop what only removed
+    // types referred to, one level down (the VARs' array types).
+    let referenced_by_kept = |remove: &HashSet<TypeId>| -> Result<HashSet<TypeId>> {
+        let mut out = HashSet::new();
+        for id in btf.own_type_ids() {
+            if !remove.contains(&id) {
+                out.extend(references(btf, id)?);
+            }
+        }
+        Ok(out)
+    };
+    let kept = referenced_by_kept(&remove)?;
+    remove.retain(|id| !kept.contains(id));
+    let mut candidates = HashSet::new();
+    for &id in &remove {
+        if btf.type_by_id(id)?.kind() == Kind::Var {
+            candidates.extend(references(btf, id)?);
+        }
+    }
+    candidates.retain(|id| *id != 0 && !remove.contains(id));
+    let mut with_candidates = remove.clone();
+    with_candidates.extend(candidates.iter().copied());
+    let kept = referenced_by_kept(&with_candidates)?;
+    for id in candidates {
+        if !kept.contains(&id) && btf.type_by_id(id)?.kind() == Kind::Array {
+            remove.insert(id);
+        }
+    }
     Ok(remove)
+}
+
+/// The type ids type `id` refers to.
+pub fn references(btf: &Btf<'_>, id: TypeId) -> Result<Vec<TypeId>> {
+    let ty = btf.type_by_id(id)?;
+    let mut out = Vec::new();
+    match ty.kind() {
+        Kind::Struct | Kind::Union => out.extend(ty.members().map(|m| m.type_id)),
+        Kind::Array => {
+            if let Some(a) = ty.array() {
+                out.push(a.elem_type);
+                out.push(a.index_type);
+            }
+        }
+        Kind::FuncProto => {
+            out.push(ty.size_or_type());
+            out.extend(ty.params().map(|p| p.type_id));
+        }
+        Kind::Datasec => out.extend(ty.datasec_vars().map(|v| v.type_id)),
+        _ => out.extend(ty.ref_type()),
+    }
+    Ok(out)
 }
 
 /// An empty BTF whose string section is `strings`.
@@ -276,10 +323,17 @@ mod tests {
                 bits: 32,
             })
             .unwrap();
+        let bytes_array = btf
+            .add(&NewType::Array {
+                elem: int,
+                index: int,
+                nelems: 4,
+            })
+            .unwrap();
         let var = btf
             .add(&NewType::Var {
                 name: "TYPES",
-                type_id: int,
+                type_id: bytes_array,
                 linkage: Linkage(0),
             })
             .unwrap();
@@ -305,7 +359,8 @@ mod tests {
         let bytes = btf.to_bytes();
         let btf = Btf::parse(&bytes).unwrap();
         let remove = datasec_and_vars(&btf, ".btfkit.types").unwrap();
-        assert_eq!(remove, HashSet::from([var, sec]));
+        // The VAR's array goes with it; `int` stays (LICENSE refers to it).
+        assert_eq!(remove, HashSet::from([bytes_array, var, sec]));
         let rebuilt = remove_types(&btf, &remove).unwrap();
         assert_eq!(rebuilt.btf.last_id(), 3);
         assert_eq!(rebuilt.remap.get(lic, "test").unwrap(), 2);

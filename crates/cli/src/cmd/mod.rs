@@ -1,3 +1,4 @@
 //! Subcommands, one module each.
 
 pub mod dump;
+pub mod link;
