@@ -113,9 +113,11 @@ pub struct Descriptor {
     pub name: String,
     /// What it is.
     pub body: Body,
-    /// Record number (0-based) in the section.
+    /// Record number (0-based, over all `.btfkit.types` sections).
     pub record: usize,
-    /// Byte offset of the record in the section.
+    /// ELF section index it came from.
+    pub section: usize,
+    /// Byte offset of the record in its section.
     pub offset: usize,
 }
 
@@ -133,17 +135,28 @@ impl Descriptor {
 /// Parses the contents of a `.btfkit.types` section: records one after
 /// another, zero padding between them skipped.
 pub fn parse_section(data: &[u8]) -> Result<Vec<Descriptor>> {
-    let mut out = Vec::new();
+    parse_section_at(data, 0, 0)
+}
+
+/// Like [`parse_section`] for ELF section `section`, numbering records from
+/// `first_record` (bpf-linker keeps one `.btfkit.types` section per static).
+pub fn parse_section_at(
+    data: &[u8],
+    section: usize,
+    first_record: usize,
+) -> Result<Vec<Descriptor>> {
+    let mut out: Vec<Descriptor> = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
         if data[pos] == 0 {
             pos += 1;
             continue;
         }
-        let record = out.len();
-        if record >= MAX_RECORDS {
+        let record = first_record + out.len();
+        if out.len() >= MAX_RECORDS {
             return Err(LinkError::Descriptor {
                 record,
+                section,
                 offset: pos,
                 message: format!("more than {MAX_RECORDS} records"),
             });
@@ -155,6 +168,7 @@ pub fn parse_section(data: &[u8]) -> Result<Vec<Descriptor>> {
             .position(|&b| b == b'\n')
             .ok_or_else(|| LinkError::Descriptor {
                 record,
+                section,
                 offset: pos,
                 message: if rest.len() > MAX_RECORD_LEN {
                     format!("record longer than {MAX_RECORD_LEN} bytes")
@@ -164,17 +178,34 @@ pub fn parse_section(data: &[u8]) -> Result<Vec<Descriptor>> {
             })?;
         let text = std::str::from_utf8(&rest[..end]).map_err(|e| LinkError::Descriptor {
             record,
+            section,
             offset: pos + e.valid_up_to(),
             message: "record is not valid UTF-8".to_string(),
         })?;
-        out.push(parse_record(text, record, pos)?);
+        let mut descriptor = parse_record(text, record, pos).map_err(|e| match e {
+            LinkError::Descriptor {
+                record,
+                offset,
+                message,
+                ..
+            } => LinkError::Descriptor {
+                record,
+                section,
+                offset,
+                message,
+            },
+            other => other,
+        })?;
+        descriptor.section = section;
+        out.push(descriptor);
         pos += end + 1;
     }
     Ok(out)
 }
 
 /// Parses one record (without its trailing newline). `offset` is the
-/// record's position in the section, for error messages.
+/// record's position in its section, for error messages (the section
+/// index is left 0; [`parse_section_at`] sets it).
 pub fn parse_record(text: &str, record: usize, offset: usize) -> Result<Descriptor> {
     let mut p = Parser {
         text,
@@ -211,6 +242,7 @@ pub fn parse_record(text: &str, record: usize, offset: usize) -> Result<Descript
                 name,
                 body,
                 record,
+                section: 0,
                 offset,
             }
         }
@@ -268,6 +300,7 @@ pub fn parse_record(text: &str, record: usize, offset: usize) -> Result<Descript
                     values,
                 },
                 record,
+                section: 0,
                 offset,
             }
         }
@@ -291,6 +324,7 @@ impl<'t> Parser<'t> {
         let rest = self.text.get(self.pos..).unwrap_or("");
         let near: String = rest.chars().take(24).collect();
         LinkError::Descriptor {
+            section: 0,
             record: self.record,
             offset: self.base + self.pos,
             message: if near.is_empty() {
@@ -556,14 +590,17 @@ mod tests {
         assert!(err(b"BTFKIT1 struct a{x:u4/0;}\n").contains("bitfield width 0"));
         assert!(err(b"BTFKIT1 struct a{x:[u4;99999999999];}\n").contains("32 bits"));
         assert!(err(b"BTFKIT1 struct a{x:i4;}\nBTFKIT1 struct b{\xff}\n")
-            .contains("record #1 at offset"));
+            .contains("record #1 (.btfkit.types section #0, offset 0x29)"));
         let deep = format!("BTFKIT1 struct a{{x:{}i4;}}\n", "*".repeat(100));
         assert!(err(deep.as_bytes()).contains("deeper"));
         let long = format!("BTFKIT1 struct {}{{}}\n", "a".repeat(1000));
         assert!(err(long.as_bytes()).contains("longer"));
         // The record number and offset name the bad record.
         let e = err(b"BTFKIT1 struct a{}\n\0\0BTFKIT1 struct b{x:q;}\n");
-        assert!(e.contains("record #1 at offset 0x"), "{e}");
+        assert!(
+            e.contains("record #1 (.btfkit.types section #0, offset 0x"),
+            "{e}"
+        );
         assert!(e.contains("unknown type \"q\""), "{e}");
     }
 

@@ -16,11 +16,15 @@ pub enum LinkError {
     #[error("BTF: {0}")]
     Btf(#[from] btfkit_model::Error),
     /// A type descriptor record in `.btfkit.types` is malformed.
-    #[error("type descriptor record #{record} at offset {offset:#x} of .btfkit.types: {message}")]
+    #[error(
+        "type descriptor record #{record} (.btfkit.types section #{section}, offset {offset:#x}): {message}"
+    )]
     Descriptor {
-        /// Record number (0-based) in the section.
+        /// Record number (0-based, counted over all `.btfkit.types` sections).
         record: usize,
-        /// Byte offset in the section where the problem is.
+        /// ELF section index (bpf-linker keeps one section per static).
+        section: usize,
+        /// Byte offset in that section where the problem is.
         offset: usize,
         /// What is wrong.
         message: String,

@@ -36,8 +36,8 @@ use btfkit_object::{BpfObject, Insn, ObjectRewriter, INSN_SIZE, R_BPF_64_32};
 
 pub use access::{resolve, LocalValue, Resolution};
 pub use descriptor::{
-    parse_record, parse_section, Body, Descriptor, Enumerator, Field, TypeRef, RECORD_PREFIX,
-    TYPES_SECTION,
+    parse_record, parse_section, parse_section_at, Body, Descriptor, Enumerator, Field, TypeRef,
+    RECORD_PREFIX, TYPES_SECTION,
 };
 pub use error::{LinkError, Result};
 pub use layout::{Layout, MemberLayout, TypeTable};
@@ -189,7 +189,8 @@ pub fn link(input: &[u8]) -> Result<LinkOutput> {
         if section.name == TYPES_SECTION {
             type_sections.push(section.index);
             if !section.is_nobits() {
-                descriptors.extend(parse_section(section.data)?);
+                let first = descriptors.len();
+                descriptors.extend(parse_section_at(section.data, section.index, first)?);
             }
         }
     }

@@ -13,8 +13,14 @@ use btfkit_object::{BpfObject, Insn};
 /// Where `cargo install bpf-linker` put the linker on this machine kind.
 pub const BPF_LINKER_DIR: &str = "/root/.local/share/btfkit/bin";
 
+/// `crates/link/testdata` (this module is also used by crates/cli's tests).
 pub fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if here.ends_with("link") {
+        here.join("testdata")
+    } else {
+        here.join("../link/testdata")
+    }
 }
 
 fn require_tool(tool: &str, hint: &str) {
