@@ -20,6 +20,8 @@ enum Command {
     Dump(cmd::dump::Args),
     /// Turn btfkit query markers and type descriptors into standard CO-RE records.
     Link(cmd::link::Args),
+    /// Build a BPF crate for bpfel-unknown-none and link its CO-RE queries.
+    Build(cmd::build::Args),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
         Command::Link(args) => cmd::link::run(args),
+        Command::Build(args) => cmd::build::run(args),
     };
     match result {
         Ok(code) => code,
