@@ -66,17 +66,19 @@ fn check_prerequisites() {
     );
 }
 
-/// Builds `examples/aya-task` with `features` (cached under the target directory, one
-/// directory per feature set so parallel tests never share an output file) and returns
-/// the object as bpf-linker wrote it.
+/// Serializes builds of `examples/aya-task`: they share one target directory (so the
+/// dependencies build once) and one output path, which a parallel build with other
+/// features would overwrite before it is read.
+static AYA_TASK_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Builds `examples/aya-task` with `features` (cached under the target directory) and
+/// returns the object as bpf-linker wrote it.
 fn build_aya_task(features: &[&str]) -> Vec<u8> {
+    let _build = AYA_TASK_BUILD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/aya-task");
-    let mut dir_name = String::from("examples-aya-task");
-    for feature in features {
-        dir_name.push('-');
-        dir_name.push_str(feature);
-    }
-    let target_dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir_name);
+    let target_dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("examples-aya-task");
     let path = format!(
         "{BPF_LINKER_DIR}:{}",
         std::env::var("PATH").unwrap_or_default()
