@@ -55,10 +55,23 @@ fn require_root_and_bpftool() {
 fn linked_object_loads_with_libbpf_and_is_relocated() {
     require_root_and_bpftool();
     let unlinked = common::build_rust_fixture("rust-kernel");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-kernel.linked.o");
+    link_load_and_check(&unlinked, "btf");
+}
+
+/// Without `--btf` the object has no `.BTF`: the link step creates it, and a
+/// `.BTF.ext` with only core_relo records.
+#[test]
+fn linked_object_without_compiler_btf_loads_with_libbpf() {
+    require_root_and_bpftool();
+    let unlinked = common::build_rust_fixture_with("rust-kernel", "", "nobtf");
+    link_load_and_check(&unlinked, "nobtf");
+}
+
+fn link_load_and_check(unlinked: &Path, tag: &str) {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rust-kernel.{tag}.linked.o"));
     let link = Command::new(env!("CARGO_BIN_EXE_btfkit"))
         .arg("link")
-        .arg(&unlinked)
+        .arg(unlinked)
         .arg("-o")
         .arg(&out)
         .output()
@@ -69,7 +82,7 @@ fn linked_object_loads_with_libbpf_and_is_relocated() {
         String::from_utf8_lossy(&link.stderr)
     );
 
-    let pin = format!("/sys/fs/bpf/btfkit-link-test-{}", std::process::id());
+    let pin = format!("/sys/fs/bpf/btfkit-link-test-{tag}-{}", std::process::id());
     let load = Command::new("bpftool")
         .args(["-d", "prog", "loadall"])
         .arg(&out)

@@ -68,6 +68,12 @@ pub fn compile_c(source: &Path) -> Vec<u8> {
 /// Builds the BPF crate `testdata/<name>` with Debian's rustc 1.96 and
 /// bpf-linker (`--btf`), returns the object's path.
 pub fn build_rust_fixture(name: &str) -> PathBuf {
+    build_rust_fixture_with(name, "-C link-arg=--btf", "btf")
+}
+
+/// Like [`build_rust_fixture`] with other `RUSTFLAGS` (e.g. none: no `.BTF`),
+/// in a target directory of its own named after `tag`.
+pub fn build_rust_fixture_with(name: &str, rustflags: &str, tag: &str) -> PathBuf {
     for tool in ["/usr/bin/cargo", "/usr/bin/rustc"] {
         require_tool(
             tool,
@@ -86,12 +92,12 @@ pub fn build_rust_fixture(name: &str) -> PathBuf {
         "prerequisite missing: bpf-linker (not on PATH nor in {BPF_LINKER_DIR})"
     );
     let source = testdata().join(name);
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-target"));
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{tag}-target"));
     let output = Command::new("/usr/bin/cargo")
         .current_dir(&source)
         .env("PATH", path_var)
         .env("RUSTC", "/usr/bin/rustc")
-        .env("RUSTFLAGS", "-C link-arg=--btf")
+        .env("RUSTFLAGS", rustflags)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTC_WRAPPER")
         .env_remove("CARGO_BUILD_TARGET")
