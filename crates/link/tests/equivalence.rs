@@ -152,6 +152,23 @@ fn nothing_of_the_mechanism_remains() {
             );
         }
     }
+    // The existing BTF's `__ARRAY_SIZE_TYPE__` is reused, not duplicated,
+    // and the descriptor statics' VARs, arrays and DATASEC are gone.
+    let btf = btfkit_model::Btf::parse(object.btf().unwrap()).unwrap();
+    assert_eq!(
+        btf.find_by_name_kind("__ARRAY_SIZE_TYPE__", btfkit_model::Kind::Int)
+            .len(),
+        1
+    );
+    for id in btf.type_ids() {
+        let ty = btf.type_by_id(id).unwrap();
+        let name = btf.type_name(&ty).unwrap();
+        assert!(
+            !(ty.kind() == btfkit_model::Kind::Var && name.contains("TASK_STRUCT")),
+            "descriptor VAR [{id}] {name} is still in .BTF"
+        );
+    }
+
     // And with LLVM's own tools.
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-reference.linked.o");
     std::fs::write(&path, &pair.rust).unwrap();

@@ -55,37 +55,48 @@ fn on_path(tool: &str) -> Option<PathBuf> {
     })
 }
 
-/// Finds a compiler with a BPF `core` and `bpf-linker`: Debian's rustc with
-/// prebuilt BPF libraries (`/usr/lib/rustlib/bpfel-unknown-none`), else
-/// cargo from `PATH` with `-Z build-std=core` (rustup nightly + rust-src).
+/// Finds a compiler with a BPF `core` and `bpf-linker`, honouring the
+/// variables of `scripts/env.sh`: `BTFKIT_CARGO` / `BTFKIT_RUSTC` (default
+/// Debian's `/usr/bin/cargo` and `/usr/bin/rustc` when the prebuilt BPF
+/// libraries are in `/usr/lib/rustlib/bpfel-unknown-none`), else cargo from
+/// `PATH` with `-Z build-std=core` (rustup nightly + rust-src); `bpf-linker`
+/// from `PATH` or `$BTFKIT_TOOLS/bin` (default `~/.local/share/btfkit/bin`).
 pub fn find_toolchain() -> anyhow::Result<Toolchain> {
-    let home_linker = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".local/share/btfkit/bin"))
+    let tools = std::env::var_os("BTFKIT_TOOLS")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/btfkit")));
+    let tools_linker = tools
+        .map(|t| t.join("bin"))
         .filter(|d| d.join("bpf-linker").is_file());
     let linker_dir = if on_path("bpf-linker").is_some() {
         None
-    } else if let Some(dir) = home_linker {
+    } else if let Some(dir) = tools_linker {
         Some(dir)
     } else {
         bail!(
-            "bpf-linker not found on PATH nor in ~/.local/share/btfkit/bin \
-             (cargo install bpf-linker)"
+            "bpf-linker not found on PATH nor in $BTFKIT_TOOLS/bin (~/.local/share/btfkit/bin); \
+             scripts/setup.sh builds it (or: cargo install bpf-linker)"
         );
     };
-    let debian_rustc = Path::new("/usr/bin/rustc");
-    let debian_cargo = Path::new("/usr/bin/cargo");
-    if Path::new("/usr/lib/rustlib").join(TARGET).is_dir()
-        && debian_rustc.is_file()
-        && debian_cargo.is_file()
-    {
+    let env_path = |name: &str, default: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(default))
+    };
+    let rustc = env_path("BTFKIT_RUSTC", "/usr/bin/rustc");
+    let cargo = env_path("BTFKIT_CARGO", "/usr/bin/cargo");
+    if Path::new("/usr/lib/rustlib").join(TARGET).is_dir() && rustc.is_file() && cargo.is_file() {
         return Ok(Toolchain {
-            cargo: debian_cargo.to_path_buf(),
-            rustc: Some(debian_rustc.to_path_buf()),
+            cargo,
+            rustc: Some(rustc),
             cargo_args: Vec::new(),
             linker_dir,
         });
     }
-    let cargo = on_path("cargo").context("cargo not found on PATH")?;
+    let cargo = on_path("cargo").context(
+        "no BPF-capable Rust found: install Debian's rustc-web cargo-web \
+         libstd-rust-web-dev-bpf, or rustup nightly with rust-src",
+    )?;
     Ok(Toolchain {
         cargo,
         rustc: None,
