@@ -8,8 +8,8 @@
 //! `real_parent->tgid` at offsets given by btfkit CO-RE queries on a local
 //! `task_struct` whose layout is deliberately wrong (three fields, wrong order):
 //! only the relocation that aya performs at load time makes the reads right.
-//! - `core`: the queries are `btf::field_byte_offset!` on a `#[btf::relocatable]`
-//!   type (crates/btf).
+//! - `core`: `btf::core_read!` and `btf::field_byte_offset!` on a
+//!   `#[btf::relocatable]` type (crates/btf).
 //! - `markers`: the same queries written as what those macros compile to (the
 //!   DESIGN.md contract): calls of undefined `btfkit:v1:...` functions and a
 //!   `.btfkit.types` descriptor record. It needs no `btf` crate.
@@ -62,8 +62,10 @@ pub fn aya_task(_ctx: RawTracePointContext) -> i32 {
     }
     store(SLOT_HELPER_PID, u64::from(tid));
     store(SLOT_HELPER_TGID, pid_tgid >> 32);
-    #[cfg(any(feature = "core", feature = "markers"))]
-    core_reads::record();
+    #[cfg(feature = "core")]
+    btf_reads::record();
+    #[cfg(feature = "markers")]
+    marker_reads::record();
     if let Some(hits) = RESULTS.get_ptr_mut(SLOT_HITS) {
         // SAFETY: the pointer comes from a successful array lookup and stays valid for this run.
         unsafe { *hits += 1 };
@@ -76,7 +78,13 @@ compile_error!("features `core` and `markers` both define the queries; pick one"
 
 /// The queries through crates/btf.
 #[cfg(feature = "core")]
-mod queries {
+mod btf_reads {
+    use aya_ebpf::helpers::bpf_get_current_task;
+
+    use super::{
+        store, SLOT_CORE_PARENT_TGID, SLOT_CORE_PID, SLOT_CORE_PID_OFFSET, SLOT_CORE_TGID,
+    };
+
     /// The kernel's `task_struct`, as little of it as this program needs and in the
     /// wrong order on purpose: the local offsets (0, 8, 16) are never the kernel's.
     #[btf::relocatable]
@@ -87,28 +95,26 @@ mod queries {
         pub pid: i32,
     }
 
-    /// Byte offset of `task_struct.pid` in the target kernel.
+    /// Stores the current task's ids read with `btf::core_read!`.
     #[inline(always)]
-    pub fn pid() -> usize {
-        btf::field_byte_offset!(task_struct, pid)
-    }
-
-    /// Byte offset of `task_struct.tgid` in the target kernel.
-    #[inline(always)]
-    pub fn tgid() -> usize {
-        btf::field_byte_offset!(task_struct, tgid)
-    }
-
-    /// Byte offset of `task_struct.real_parent` in the target kernel.
-    #[inline(always)]
-    pub fn real_parent() -> usize {
-        btf::field_byte_offset!(task_struct, real_parent)
-    }
-
-    /// Byte offset of `tgid` in the task `real_parent` points to.
-    #[inline(always)]
-    pub fn parent_tgid() -> usize {
-        btf::field_byte_offset!(task_struct, real_parent->tgid)
+    pub fn record() {
+        // SAFETY: bpf_get_current_task has no preconditions in a tracing program.
+        let task = unsafe { bpf_get_current_task() } as *const task_struct;
+        if let Some(offset) = btf::field_byte_offset!(task_struct, pid) {
+            store(SLOT_CORE_PID_OFFSET, offset as u64);
+        }
+        // SAFETY: `task` is the current task; core_read! reads with bpf_probe_read_kernel.
+        if let Ok(pid) = unsafe { btf::core_read!(task: task_struct, pid) } {
+            store(SLOT_CORE_PID, pid as u64);
+        }
+        // SAFETY: as above.
+        if let Ok(tgid) = unsafe { btf::core_read!(task: task_struct, tgid) } {
+            store(SLOT_CORE_TGID, tgid as u64);
+        }
+        // SAFETY: as above; `real_parent` is followed with bpf_probe_read_kernel too.
+        if let Ok(tgid) = unsafe { btf::core_read!(task: task_struct, real_parent, tgid) } {
+            store(SLOT_CORE_PARENT_TGID, tgid as u64);
+        }
     }
 }
 
@@ -116,7 +122,7 @@ mod queries {
 /// becomes a CO-RE relocation"): one undefined function per query, whose name is
 /// the query, and one descriptor record for the type.
 #[cfg(feature = "markers")]
-mod queries {
+mod marker_queries {
     const DESCRIPTOR: &[u8] =
         b"BTFKIT1 struct task_struct{tgid:i4;real_parent:*struct task_struct;pid:i4;}\n";
 
@@ -172,13 +178,13 @@ mod queries {
     }
 }
 
-/// Reads the current task through the relocated offsets.
-#[cfg(any(feature = "core", feature = "markers"))]
-mod core_reads {
+/// Reads the current task through the relocated offsets of the marker queries.
+#[cfg(feature = "markers")]
+mod marker_reads {
     use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel};
 
     use super::{
-        queries, store, SLOT_CORE_PARENT_TGID, SLOT_CORE_PID, SLOT_CORE_PID_OFFSET,
+        marker_queries as queries, store, SLOT_CORE_PARENT_TGID, SLOT_CORE_PID, SLOT_CORE_PID_OFFSET,
         SLOT_CORE_TGID,
     };
 
