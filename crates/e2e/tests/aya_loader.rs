@@ -17,12 +17,27 @@ use std::process::Command;
 
 use btfkit_e2e::aya_leg::{self, Attachment, AyaLeg, LoadOptions};
 
-/// Where `cargo install bpf-linker --root ...` puts the linker on the project's machines.
-const BPF_LINKER_DIR: &str = "/root/.local/share/btfkit/bin";
-/// Debian's compiler with the prebuilt BPF `core` (package `rustc-web`).
-const BPF_RUSTC: &str = "/usr/bin/rustc";
-/// Debian's cargo (package `cargo-web`).
-const BPF_CARGO: &str = "/usr/bin/cargo";
+/// The BPF toolchain, as `scripts/env.sh` sets it up: `$BTFKIT_TOOLS/bin` holds
+/// bpf-linker (default `$HOME/.local/share/btfkit`), `$BTFKIT_RUSTC` / `$BTFKIT_CARGO`
+/// are Debian's rustc and cargo with the prebuilt BPF `core` (default `/usr/bin/...`).
+struct BpfToolchain {
+    linker_dir: PathBuf,
+    rustc: PathBuf,
+    cargo: PathBuf,
+}
+
+fn bpf_toolchain() -> BpfToolchain {
+    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    let tools = var("BTFKIT_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
+        let home = var("HOME").unwrap_or_else(|| "/root".into());
+        Path::new(&home).join(".local/share/btfkit")
+    });
+    BpfToolchain {
+        linker_dir: tools.join("bin"),
+        rustc: var("BTFKIT_RUSTC").map_or_else(|| "/usr/bin/rustc".into(), PathBuf::from),
+        cargo: var("BTFKIT_CARGO").map_or_else(|| "/usr/bin/cargo".into(), PathBuf::from),
+    }
+}
 
 /// Slots of the program's `RESULTS` array (see `examples/aya-task/src/main.rs`).
 const SLOT_HITS: usize = 0;
@@ -45,10 +60,14 @@ fn check_prerequisites() {
         Path::new(aya_leg::VMLINUX_BTF).exists(),
         "kernel BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)",
     );
-    for tool in [BPF_CARGO, BPF_RUSTC] {
+    let toolchain = bpf_toolchain();
+    for tool in [&toolchain.cargo, &toolchain.rustc] {
         require(
-            Path::new(tool).exists(),
-            &format!("{tool} (apt-get install rustc-web cargo-web libstd-rust-web-dev-bpf)"),
+            tool.exists(),
+            &format!(
+                "{} (apt-get install rustc-web cargo-web libstd-rust-web-dev-bpf; scripts/setup.sh)",
+                tool.display()
+            ),
         );
     }
     require(
@@ -61,8 +80,11 @@ fn check_prerequisites() {
         .split(':')
         .any(|dir| Path::new(dir).join("bpf-linker").exists());
     require(
-        on_path || Path::new(BPF_LINKER_DIR).join("bpf-linker").exists(),
-        &format!("bpf-linker (neither on PATH nor in {BPF_LINKER_DIR})"),
+        on_path || toolchain.linker_dir.join("bpf-linker").exists(),
+        &format!(
+            "bpf-linker (neither on PATH nor in {}; scripts/setup.sh installs it)",
+            toolchain.linker_dir.display()
+        ),
     );
 }
 
@@ -79,14 +101,16 @@ fn build_aya_task(features: &[&str]) -> Vec<u8> {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/aya-task");
     let target_dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("examples-aya-task");
+    let toolchain = bpf_toolchain();
     let path = format!(
-        "{BPF_LINKER_DIR}:{}",
+        "{}:{}",
+        toolchain.linker_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let output = Command::new(BPF_CARGO)
+    let output = Command::new(&toolchain.cargo)
         .current_dir(&crate_dir)
         .env("PATH", path)
-        .env("RUSTC", BPF_RUSTC)
+        .env("RUSTC", &toolchain.rustc)
         // aya-ebpf uses `asm_experimental_arch`; Debian's rustc is a stable release.
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_TARGET_DIR", &target_dir)
@@ -99,7 +123,7 @@ fn build_aya_task(features: &[&str]) -> Vec<u8> {
         .args(["build", "--release", "--target", "bpfel-unknown-none"])
         .arg(format!("--features={}", features.join(",")))
         .output()
-        .expect("running /usr/bin/cargo");
+        .unwrap_or_else(|e| panic!("running {}: {e}", toolchain.cargo.display()));
     assert!(
         output.status.success(),
         "building examples/aya-task failed:\n{}",
