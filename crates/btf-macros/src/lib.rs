@@ -1,1 +1,623 @@
-//! Procedural macros behind the btf crate.
+//! Procedural macros behind the `btf` crate: `#[relocatable]` and the CO-RE
+//! queries. See the `btf` crate for the user documentation and DESIGN.md for
+//! the marker and descriptor formats they produce.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{bracketed, parse_macro_input, Expr, Ident, LitInt, Token, Type};
+
+mod relocatable;
+
+/// Marks a struct, union or fieldless enum as a BTF-relocatable reference type.
+#[proc_macro_attribute]
+pub fn relocatable(attr: TokenStream, item: TokenStream) -> TokenStream {
+    relocatable::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// One step of an access path.
+enum Seg {
+    /// `.name` (or the first name).
+    Field(Ident),
+    /// `[n]`.
+    Index(LitInt),
+    /// `->name`: through a pointer field to its pointee.
+    Arrow(Ident),
+}
+
+/// `a.b[3].c->d`.
+struct FieldPath {
+    segs: Vec<Seg>,
+    span: Span,
+}
+
+fn strip_raw(ident: &Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_string).unwrap_or(s)
+}
+
+impl Parse for FieldPath {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let span = input.span();
+        let first: Ident = input.parse()?;
+        let mut segs = vec![Seg::Field(first)];
+        loop {
+            if input.peek(Token![.]) {
+                input.parse::<Token![.]>()?;
+                segs.push(Seg::Field(input.parse()?));
+            } else if input.peek(Token![->]) {
+                input.parse::<Token![->]>()?;
+                segs.push(Seg::Arrow(input.parse()?));
+            } else if input.peek(syn::token::Bracket) {
+                let content;
+                bracketed!(content in input);
+                let n: LitInt = content.parse()?;
+                n.base10_parse::<u32>()?;
+                segs.push(Seg::Index(n));
+            } else {
+                break;
+            }
+        }
+        Ok(FieldPath { segs, span })
+    }
+}
+
+impl FieldPath {
+    /// The access as the marker spells it (`a.b[3].c->d`).
+    fn marker_access(&self) -> String {
+        let mut out = String::new();
+        for (i, seg) in self.segs.iter().enumerate() {
+            match seg {
+                Seg::Field(id) if i == 0 => out.push_str(&strip_raw(id)),
+                Seg::Field(id) => {
+                    out.push('.');
+                    out.push_str(&strip_raw(id));
+                }
+                Seg::Index(n) => out.push_str(&format!("[{}]", n.base10_digits())),
+                Seg::Arrow(id) => {
+                    out.push_str("->");
+                    out.push_str(&strip_raw(id));
+                }
+            }
+        }
+        out
+    }
+
+    /// `&<shadow projection>` from the shadow reference `root`, with the user's
+    /// spans on each segment so a wrong one is reported where it is written.
+    fn projection(&self, root: &Ident) -> TokenStream2 {
+        let mut expr = quote!(#root);
+        for seg in &self.segs {
+            expr = match seg {
+                Seg::Field(id) => quote_spanned!(id.span()=> #expr.#id),
+                Seg::Index(n) => quote_spanned!(n.span()=> #expr[#n]),
+                Seg::Arrow(id) => quote_spanned!(id.span()=>
+                    ::btf::__private::shadow_of_pointee(#expr).#id),
+            };
+        }
+        quote!(&#expr)
+    }
+}
+
+/// The BTF name of a type path: its last segment, `r#` stripped.
+fn type_name(ty: &Type) -> syn::Result<String> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .filter(|s| s.arguments.is_empty())
+            .map(|s| strip_raw(&s.ident))
+            .ok_or_else(|| {
+                syn::Error::new(ty.span(), "expected the name of a #[btf::relocatable] type")
+            }),
+        _ => Err(syn::Error::new(
+            ty.span(),
+            "expected the name of a #[btf::relocatable] type",
+        )),
+    }
+}
+
+fn host_error(macro_name: &str) -> TokenStream2 {
+    let msg = format!(
+        "btf::{macro_name}! is only available when compiling for a BPF target \
+         (target_arch = \"bpf\"): CO-RE relocations exist only in BPF objects"
+    );
+    quote! {
+        #[cfg(not(target_arch = "bpf"))]
+        ::core::compile_error!(#msg);
+    }
+}
+
+/// Declares marker functions and returns their identifiers.
+fn markers(kinds_and_access: &[(&str, String)], ty_name: &str) -> (TokenStream2, Vec<Ident>) {
+    let mut decls = TokenStream2::new();
+    let mut idents = Vec::new();
+    for (i, (kind, access)) in kinds_and_access.iter().enumerate() {
+        let ident = format_ident!("__btf_q{}", i);
+        let symbol = format!("btfkit:v1:{kind}:{ty_name}:{access}");
+        decls.extend(quote! {
+            #[link_name = #symbol]
+            fn #ident() -> u64;
+        });
+        idents.push(ident);
+    }
+    (quote!(unsafe extern "C" { #decls }), idents)
+}
+
+/// `T, path`.
+struct FieldQuery {
+    ty: Type,
+    path: FieldPath,
+}
+
+impl Parse for FieldQuery {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let ty = input.parse()?;
+        input.parse::<Token![,]>()?;
+        let path = input.parse()?;
+        input.parse::<Option<Token![,]>>()?;
+        Ok(FieldQuery { ty, path })
+    }
+}
+
+fn field_query(
+    input: TokenStream,
+    macro_name: &str,
+    build: impl Fn(&[Ident]) -> (Vec<&'static str>, TokenStream2),
+) -> TokenStream {
+    let q = parse_macro_input!(input as FieldQuery);
+    let ty = &q.ty;
+    let name = match type_name(ty) {
+        Ok(n) => n,
+        Err(e) => return e.into_compile_error().into(),
+    };
+    let access = q.path.marker_access();
+    // The kinds the expansion needs are known before the identifiers; build twice.
+    let (kinds, _) = build(&[]);
+    let spec: Vec<(&str, String)> = kinds.iter().map(|k| (*k, access.clone())).collect();
+    let (decls, idents) = markers(&spec, &name);
+    let (_, value) = build(&idents);
+    let host = host_error(macro_name);
+    let root = Ident::new("__btf_shadow", Span::mixed_site());
+    let projection = q.path.projection(&root);
+    let span = q.path.span;
+    quote_spanned! {span=>
+        {
+            #host
+            ::btf::__private::assert_relocatable::<#ty>();
+            let _ = |#root: &<#ty as ::btf::__private::BtfField>::Shadow| {
+                let _ = #projection;
+            };
+            #decls
+            #value
+        }
+    }
+    .into()
+}
+
+macro_rules! call {
+    ($id:expr) => {{
+        let id = $id;
+        quote!((unsafe { #id() }))
+    }};
+}
+
+fn ident_at(ids: &[Ident], i: usize) -> Ident {
+    ids.get(i)
+        .cloned()
+        .unwrap_or_else(|| format_ident!("__btf_unused"))
+}
+
+/// `field_byte_offset!(T, path) -> Option<usize>`: the member's byte offset in the
+/// target kernel's `T`, or `None` when the kernel has no such member.
+#[proc_macro]
+pub fn field_byte_offset(input: TokenStream) -> TokenStream {
+    field_query(input, "field_byte_offset", |ids| {
+        let (e, v) = (call!(ident_at(ids, 0)), call!(ident_at(ids, 1)));
+        (
+            vec!["field_exists", "byte_off"],
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None }),
+        )
+    })
+}
+
+/// `field_byte_size!(T, path) -> Option<usize>`: the member's size in bytes.
+#[proc_macro]
+pub fn field_byte_size(input: TokenStream) -> TokenStream {
+    field_query(input, "field_byte_size", |ids| {
+        let (e, v) = (call!(ident_at(ids, 0)), call!(ident_at(ids, 1)));
+        (
+            vec!["field_exists", "byte_sz"],
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None }),
+        )
+    })
+}
+
+/// `field_exists!(T, path) -> bool`.
+#[proc_macro]
+pub fn field_exists(input: TokenStream) -> TokenStream {
+    field_query(input, "field_exists", |ids| {
+        let e = call!(ident_at(ids, 0));
+        (vec!["field_exists"], quote!(#e != 0))
+    })
+}
+
+/// `field_signed!(T, path) -> Option<bool>`: whether the member is a signed integer.
+#[proc_macro]
+pub fn field_signed(input: TokenStream) -> TokenStream {
+    field_query(input, "field_signed", |ids| {
+        let (e, v) = (call!(ident_at(ids, 0)), call!(ident_at(ids, 1)));
+        (
+            vec!["field_exists", "signed"],
+            quote!(if #e != 0 { ::core::option::Option::Some(#v != 0) } else { ::core::option::Option::None }),
+        )
+    })
+}
+
+/// `field_lshift_u64!(T, path) -> u32`: left shift that brings a bitfield's top bit to bit 63.
+#[proc_macro]
+pub fn field_lshift_u64(input: TokenStream) -> TokenStream {
+    field_query(input, "field_lshift_u64", |ids| {
+        let v = call!(ident_at(ids, 0));
+        (vec!["lshift_u64"], quote!(#v as u32))
+    })
+}
+
+/// `field_rshift_u64!(T, path) -> u32`: right shift that then brings the bitfield to bit 0.
+#[proc_macro]
+pub fn field_rshift_u64(input: TokenStream) -> TokenStream {
+    field_query(input, "field_rshift_u64", |ids| {
+        let v = call!(ident_at(ids, 0));
+        (vec!["rshift_u64"], quote!(#v as u32))
+    })
+}
+
+/// `T` alone.
+struct TypeQuery {
+    ty: Type,
+}
+
+impl Parse for TypeQuery {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let ty = input.parse()?;
+        input.parse::<Option<Token![,]>>()?;
+        Ok(TypeQuery { ty })
+    }
+}
+
+fn type_query(
+    input: TokenStream,
+    macro_name: &str,
+    kinds: &[&str],
+    value: impl FnOnce(&[TokenStream2]) -> TokenStream2,
+) -> TokenStream {
+    let q = parse_macro_input!(input as TypeQuery);
+    let ty = &q.ty;
+    let name = match type_name(ty) {
+        Ok(n) => n,
+        Err(e) => return e.into_compile_error().into(),
+    };
+    let spec: Vec<(&str, String)> = kinds.iter().map(|k| (*k, String::new())).collect();
+    let (decls, idents) = markers(&spec, &name);
+    let calls: Vec<TokenStream2> = idents.iter().map(|i| call!(i)).collect();
+    let value = value(&calls);
+    let host = host_error(macro_name);
+    quote! {
+        {
+            #host
+            ::btf::__private::assert_relocatable::<#ty>();
+            #decls
+            #value
+        }
+    }
+    .into()
+}
+
+/// `type_exists!(T) -> bool`: whether the target kernel has a compatible type.
+#[proc_macro]
+pub fn type_exists(input: TokenStream) -> TokenStream {
+    type_query(input, "type_exists", &["type_exists"], |c| {
+        let e = &c[0];
+        quote!(#e != 0)
+    })
+}
+
+/// `type_matches!(T) -> bool`: whether the target kernel's type matches `T`
+/// (libbpf's stricter TYPE_MATCHES; aya cannot load objects that use it).
+#[proc_macro]
+pub fn type_matches(input: TokenStream) -> TokenStream {
+    type_query(input, "type_matches", &["type_matches"], |c| {
+        let e = &c[0];
+        quote!(#e != 0)
+    })
+}
+
+/// `type_size!(T) -> Option<usize>`: the target type's size in bytes.
+#[proc_macro]
+pub fn type_size(input: TokenStream) -> TokenStream {
+    type_query(input, "type_size", &["type_exists", "type_size"], |c| {
+        let (e, v) = (&c[0], &c[1]);
+        quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None })
+    })
+}
+
+/// `type_id_local!(T) -> u32`: `T`'s id in the program's own BTF.
+#[proc_macro]
+pub fn type_id_local(input: TokenStream) -> TokenStream {
+    type_query(input, "type_id_local", &["local_type_id"], |c| {
+        let v = &c[0];
+        quote!(#v as u32)
+    })
+}
+
+/// `type_id_target!(T) -> Option<u32>`: the matching type's id in the kernel's BTF.
+#[proc_macro]
+pub fn type_id_target(input: TokenStream) -> TokenStream {
+    type_query(input, "type_id_target", &["target_type_id"], |c| {
+        let v = &c[0];
+        quote!(match #v as u32 { 0 => ::core::option::Option::None, id => ::core::option::Option::Some(id) })
+    })
+}
+
+/// `E, VARIANT`.
+struct EnumQuery {
+    ty: Type,
+    variant: Ident,
+}
+
+impl Parse for EnumQuery {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let ty = input.parse()?;
+        input.parse::<Token![,]>()?;
+        let variant = input.parse()?;
+        input.parse::<Option<Token![,]>>()?;
+        Ok(EnumQuery { ty, variant })
+    }
+}
+
+fn enum_query(
+    input: TokenStream,
+    macro_name: &str,
+    kinds: &[&str],
+    value: impl FnOnce(&[TokenStream2]) -> TokenStream2,
+) -> TokenStream {
+    let q = parse_macro_input!(input as EnumQuery);
+    let ty = &q.ty;
+    let name = match type_name(ty) {
+        Ok(n) => n,
+        Err(e) => return e.into_compile_error().into(),
+    };
+    let variant = strip_raw(&q.variant);
+    let check = format_ident!("__btf_enumerator_{}", variant, span = q.variant.span());
+    let spec: Vec<(&str, String)> = kinds.iter().map(|k| (*k, variant.clone())).collect();
+    let (decls, idents) = markers(&spec, &name);
+    let calls: Vec<TokenStream2> = idents.iter().map(|i| call!(i)).collect();
+    let value = value(&calls);
+    let host = host_error(macro_name);
+    quote! {
+        {
+            #host
+            ::btf::__private::assert_relocatable::<#ty>();
+            let _: () = <#ty>::#check;
+            #decls
+            #value
+        }
+    }
+    .into()
+}
+
+/// `enum_value_exists!(E, V) -> bool`: whether the kernel's enum has enumerator `V`.
+#[proc_macro]
+pub fn enum_value_exists(input: TokenStream) -> TokenStream {
+    enum_query(input, "enum_value_exists", &["enumval_exists"], |c| {
+        let e = &c[0];
+        quote!(#e != 0)
+    })
+}
+
+/// `enum_value!(E, V) -> Option<i64>`: the kernel's value of enumerator `V`.
+#[proc_macro]
+pub fn enum_value(input: TokenStream) -> TokenStream {
+    enum_query(
+        input,
+        "enum_value",
+        &["enumval_exists", "enumval_value"],
+        |c| {
+            let (e, v) = (&c[0], &c[1]);
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as i64) } else { ::core::option::Option::None })
+        },
+    )
+}
+
+/// `ptr: T, hop, hop, ...` where each hop is a path and all but the last name pointers.
+struct CoreRead {
+    ptr: Expr,
+    ty: Type,
+    hops: Vec<FieldPath>,
+}
+
+impl Parse for CoreRead {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let ptr = Expr::parse_without_eager_brace(input)?;
+        input.parse::<Token![:]>()?;
+        let ty = input.parse()?;
+        let mut hops = Vec::new();
+        while input.parse::<Option<Token![,]>>()?.is_some() {
+            if input.is_empty() {
+                break;
+            }
+            hops.push(input.parse()?);
+        }
+        if hops.is_empty() {
+            return Err(input
+                .error("core_read! needs at least one field: core_read!(ptr: Type, field, ...)"));
+        }
+        Ok(CoreRead { ptr, ty, hops })
+    }
+}
+
+/// The projections and marker accesses of each hop of a core_read chain.
+fn chain(c: &CoreRead) -> Vec<(FieldPath, String)> {
+    let mut out = Vec::new();
+    let mut segs: Vec<Seg> = Vec::new();
+    for (i, hop) in c.hops.iter().enumerate() {
+        for (j, seg) in hop.segs.iter().enumerate() {
+            let seg = match seg {
+                Seg::Field(id) if j == 0 && i > 0 => Seg::Arrow(id.clone()),
+                Seg::Field(id) => Seg::Field(id.clone()),
+                Seg::Index(n) => Seg::Index(n.clone()),
+                Seg::Arrow(id) => Seg::Arrow(id.clone()),
+            };
+            segs.push(seg);
+        }
+        let path = FieldPath {
+            segs: segs
+                .iter()
+                .map(|s| match s {
+                    Seg::Field(id) => Seg::Field(id.clone()),
+                    Seg::Index(n) => Seg::Index(n.clone()),
+                    Seg::Arrow(id) => Seg::Arrow(id.clone()),
+                })
+                .collect(),
+            span: hop.span,
+        };
+        let access = path.marker_access();
+        out.push((path, access));
+    }
+    out
+}
+
+/// `core_read!(ptr: T, a, b, c)`: like libbpf's `BPF_CORE_READ(ptr, a, b, c)`,
+/// reads `ptr->a->b->c` with `bpf_probe_read_kernel`, each offset relocated.
+/// Returns `Result<FieldType, i64>` (the helper's negative errno).
+///
+/// # Safety
+/// Must be used in an `unsafe` block: it reads kernel memory at addresses
+/// derived from `ptr`.
+#[proc_macro]
+pub fn core_read(input: TokenStream) -> TokenStream {
+    let c = parse_macro_input!(input as CoreRead);
+    let ty = &c.ty;
+    let name = match type_name(ty) {
+        Ok(n) => n,
+        Err(e) => return e.into_compile_error().into(),
+    };
+    let hops = chain(&c);
+    let spec: Vec<(&str, String)> = hops.iter().map(|(_, a)| ("byte_off", a.clone())).collect();
+    let (decls, idents) = markers(&spec, &name);
+    let root = Ident::new("__btf_shadow", Span::mixed_site());
+    let ptr = &c.ptr;
+    let mut steps = TokenStream2::new();
+    let last = hops.len() - 1;
+    for (i, ((path, _), q)) in hops.iter().zip(&idents).enumerate() {
+        let projection = path.projection(&root);
+        let step = quote! {
+            let mut __btf_v = ::btf::__private::uninit_for(
+                |#root: &<#ty as ::btf::__private::BtfField>::Shadow| #projection,
+            );
+            let __btf_ret = ::btf::__private::probe_read_kernel(
+                __btf_v.as_mut_ptr() as *mut u8,
+                ::core::mem::size_of_val(&__btf_v) as u32,
+                __btf_p.wrapping_add(unsafe { #q() } as usize),
+            );
+            if __btf_ret < 0 {
+                break '__btf_read ::core::result::Result::Err(__btf_ret);
+            }
+        };
+        steps.extend(step);
+        if i < last {
+            steps.extend(quote! { let __btf_p = __btf_v.assume_init() as *const u8; });
+        } else {
+            steps.extend(quote! { ::core::result::Result::Ok(__btf_v.assume_init()) });
+        }
+    }
+    let host = host_error("core_read");
+    quote! {
+        {
+            #host
+            ::btf::__private::assert_relocatable::<#ty>();
+            #decls
+            let __btf_p: *const u8 = (#ptr) as *const #ty as *const u8;
+            '__btf_read: { #steps }
+        }
+    }
+    .into()
+}
+
+/// `core_read_bitfield!(ptr: T, path)`: like libbpf's
+/// `BPF_CORE_READ_BITFIELD_PROBED`, reads a bitfield (or any integer member)
+/// of `*ptr`, sign-extended when the kernel's member is signed. Returns
+/// `Result<u64, i64>`.
+///
+/// # Safety
+/// Must be used in an `unsafe` block: it reads kernel memory.
+#[proc_macro]
+pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
+    let c = parse_macro_input!(input as CoreRead);
+    if c.hops.len() != 1 {
+        return syn::Error::new(
+            c.hops[1].span,
+            "core_read_bitfield! reads one member: core_read_bitfield!(ptr: Type, path)",
+        )
+        .into_compile_error()
+        .into();
+    }
+    let ty = &c.ty;
+    let name = match type_name(ty) {
+        Ok(n) => n,
+        Err(e) => return e.into_compile_error().into(),
+    };
+    let path = &c.hops[0];
+    let access = path.marker_access();
+    let spec: Vec<(&str, String)> = ["byte_off", "byte_sz", "lshift_u64", "rshift_u64", "signed"]
+        .iter()
+        .map(|k| (*k, access.clone()))
+        .collect();
+    let (decls, ids) = markers(&spec, &name);
+    let (off, size, lshift, rshift, signed) = (&ids[0], &ids[1], &ids[2], &ids[3], &ids[4]);
+    let root = Ident::new("__btf_shadow", Span::mixed_site());
+    let projection = path.projection(&root);
+    let ptr = &c.ptr;
+    let host = host_error("core_read_bitfield");
+    quote! {
+        {
+            #host
+            ::btf::__private::assert_relocatable::<#ty>();
+            let _ = |#root: &<#ty as ::btf::__private::BtfField>::Shadow| {
+                let _ = #projection;
+            };
+            #decls
+            let __btf_p: *const u8 = (#ptr) as *const #ty as *const u8;
+            let mut __btf_val: u64 = 0;
+            let __btf_size = unsafe { #size() } as u32;
+            // Big-endian: the value's low bytes are at the end of the u64.
+            let __btf_dst = if cfg!(target_endian = "big") {
+                (&mut __btf_val as *mut u64 as *mut u8).wrapping_add(8 - __btf_size as usize)
+            } else {
+                &mut __btf_val as *mut u64 as *mut u8
+            };
+            let __btf_ret = ::btf::__private::probe_read_kernel(
+                __btf_dst,
+                __btf_size,
+                __btf_p.wrapping_add(unsafe { #off() } as usize),
+            );
+            if __btf_ret < 0 {
+                ::core::result::Result::Err(__btf_ret)
+            } else {
+                __btf_val <<= unsafe { #lshift() } as u32;
+                let __btf_r = unsafe { #rshift() } as u32;
+                ::core::result::Result::Ok(if unsafe { #signed() } != 0 {
+                    ((__btf_val as i64) >> __btf_r) as u64
+                } else {
+                    __btf_val >> __btf_r
+                })
+            }
+        }
+    }
+    .into()
+}

@@ -1,1 +1,94 @@
-//! Program-side CO-RE for Rust eBPF: #[btf::relocatable] types and field/type/enum queries lowered to BTF relocations.
+//! CO-RE (compile once, run everywhere) for Rust eBPF programs, on stable Rust.
+//!
+//! This crate mirrors the surface of Rust RFC 3966 (`core::btf` /
+//! `core::arch::bpf` in its latest text), so that moving to the real compiler
+//! intrinsics later is a change of path:
+//!
+//! ```ignore
+//! #[btf::relocatable]
+//! pub struct task_struct {
+//!     pub pid: i32,
+//!     pub tgid: i32,
+//!     pub real_parent: *const task_struct,
+//! }
+//!
+//! let off: Option<usize> = btf::field_byte_offset!(task_struct, tgid);
+//! let ppid = unsafe { btf::core_read!(task: task_struct, real_parent, tgid) };
+//! ```
+//!
+//! A `#[btf::relocatable]` type is only a reference point: its fields name
+//! what the program wants; the kernel's own layout is found when the program
+//! is loaded. The queries compile to markers that `btfkit link` (or
+//! `btfkit build`) turns into the same `.BTF.ext` CO-RE relocations clang
+//! writes for `__builtin_preserve_field_info`, which libbpf, aya and
+//! cilium/ebpf apply when they load the object.
+//!
+//! # What a relocatable type allows on stable Rust
+//!
+//! - Its fields cannot be reached: `task.pid` and
+//!   `core::mem::offset_of!(task_struct, pid)` do not compile (the type has no
+//!   such fields). Use the queries and [`core_read!`].
+//! - It is **not** unsized: an unsized type would make `*const task_struct` a
+//!   fat pointer. Instead `size_of::<task_struct>()` is 0 and `align_of` is 1,
+//!   never the kernel's size; [`type_size!`] gives the real one. On a future
+//!   compiler with `extern type` or the RFC's intrinsics, those become errors.
+//! - A path with a typo is a compile error pointing at the wrong segment.
+//! - Every query is a compile error on non-BPF targets (the RFC's rule). For a
+//!   type shared with user space, write
+//!   `#[cfg_attr(target_arch = "bpf", btf::relocatable)]` on a `#[repr(C)]`
+//!   struct: on the host it stays an ordinary struct.
+//!
+//! Field attributes: `#[btf(anon)]` marks an anonymous member (reached by its
+//! Rust name in paths, nameless in BTF, as clang writes it for `vmlinux.h`);
+//! `#[btf(bits = N)]` a bitfield of N bits whose storage type is the field's
+//! type. Types named `name___flavor` relocate against `name`, as in libbpf.
+//!
+//! Queries (all usable only in BPF code):
+//! [`field_byte_offset!`], [`field_byte_size!`], [`field_exists!`],
+//! [`field_signed!`], [`field_lshift_u64!`], [`field_rshift_u64!`],
+//! [`type_exists!`], [`type_size!`], [`type_matches!`], [`type_id_local!`],
+//! [`type_id_target!`], [`enum_value_exists!`], [`enum_value!`], and the reads
+//! [`core_read!`] and [`core_read_bitfield!`].
+#![no_std]
+
+pub use btf_macros::{
+    core_read, core_read_bitfield, enum_value, enum_value_exists, field_byte_offset,
+    field_byte_size, field_exists, field_lshift_u64, field_rshift_u64, field_signed, relocatable,
+    type_exists, type_id_local, type_id_target, type_matches, type_size,
+};
+
+/// Implemented by every `#[btf::relocatable]` type; queries require it.
+///
+/// # Safety
+/// Only `#[btf::relocatable]` implements it, together with the descriptor the
+/// link step reads.
+pub unsafe trait Relocatable: __private::BtfField {
+    /// The descriptor the link step reads (hidden: the format is btfkit's own).
+    #[doc(hidden)]
+    const DESC: &'static __private::Desc;
+}
+
+mod descriptor;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::descriptor::*;
+
+    /// Compiles to nothing; fails to compile when `T` is not relocatable.
+    #[inline(always)]
+    pub fn assert_relocatable<T: crate::Relocatable>() {}
+
+    /// `bpf_probe_read_kernel` (helper 113): copies `size` bytes from kernel
+    /// address `src` into `dst`. Returns 0 or a negative errno.
+    ///
+    /// # Safety
+    /// `dst` must be valid for `size` bytes of writes. Only callable from BPF.
+    #[inline(always)]
+    pub unsafe fn probe_read_kernel(dst: *mut u8, size: u32, src: *const u8) -> i64 {
+        // SAFETY: BPF helpers are called through their id; the kernel's
+        // verifier checks the arguments. The caller guarantees `dst`.
+        let helper: unsafe extern "C" fn(*mut u8, u32, *const u8) -> i64 =
+            unsafe { core::mem::transmute(113usize) };
+        unsafe { helper(dst, size, src) }
+    }
+}

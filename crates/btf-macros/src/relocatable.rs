@@ -1,0 +1,288 @@
+//! `#[btf::relocatable]`: turns a struct, union or fieldless enum into an opaque
+//! reference type, plus a hidden shadow for path checks and a descriptor record
+//! in `.btfkit.types` for the link step.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::spanned::Spanned;
+use syn::{Attribute, Fields, Item, LitInt};
+
+use crate::strip_raw;
+
+/// What `#[btf(...)]` says about a field.
+#[derive(Default)]
+struct FieldAttrs {
+    anon: bool,
+    bits: u32,
+}
+
+fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
+    let mut out = FieldAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("btf")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("anon") {
+                out.anon = true;
+                Ok(())
+            } else if meta.path.is_ident("bits") {
+                let n: LitInt = meta.value()?.parse()?;
+                out.bits = n.base10_parse()?;
+                if out.bits == 0 || out.bits > 64 {
+                    return Err(meta.error("a bitfield has 1 to 64 bits"));
+                }
+                Ok(())
+            } else {
+                Err(meta.error("unknown btf attribute: expected `anon` or `bits = N`"))
+            }
+        })?;
+    }
+    Ok(out)
+}
+
+fn opaque(vis: &syn::Visibility, name: &syn::Ident, attrs: &[Attribute]) -> TokenStream {
+    let docs: Vec<&Attribute> = attrs.iter().filter(|a| a.path().is_ident("doc")).collect();
+    quote! {
+        #(#docs)*
+        ///
+        /// A `#[btf::relocatable]` type: a reference point for CO-RE queries, with
+        /// no fields of its own and size 0 (see the `btf` crate).
+        #[repr(C)]
+        #[allow(non_camel_case_types)]
+        #vis struct #name {
+            _opaque: [u8; 0],
+            _marker: ::core::marker::PhantomData<(*mut u8, ::core::marker::PhantomPinned)>,
+        }
+    }
+}
+
+/// The `Relocatable` impl carrying the descriptor, and (on BPF) the static
+/// that puts its encoding into `.btfkit.types`.
+fn descriptor_static(name: &syn::Ident, desc: TokenStream) -> TokenStream {
+    let stat = format_ident!("__BTFKIT_TYPE_{}", name);
+    quote! {
+        // SAFETY: made by #[btf::relocatable]; the descriptor is this type's.
+        unsafe impl ::btf::Relocatable for #name {
+            const DESC: &'static ::btf::__private::Desc = &#desc;
+        }
+
+        #[cfg(target_arch = "bpf")]
+        const _: () = {
+            const LEN: usize =
+                ::btf::__private::encoded_len(<#name as ::btf::Relocatable>::DESC);
+            #[used]
+            #[link_section = ".btfkit.types"]
+            #[allow(non_upper_case_globals)]
+            static #stat: [u8; LEN] =
+                ::btf::__private::encode::<LEN>(<#name as ::btf::Relocatable>::DESC);
+        };
+    }
+}
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    if !attr.is_empty() {
+        return Err(syn::Error::new(
+            attr.span(),
+            "#[btf::relocatable] takes no arguments",
+        ));
+    }
+    let item: Item = syn::parse2(item)?;
+    match item {
+        Item::Struct(s) => {
+            let Fields::Named(fields) = &s.fields else {
+                return Err(syn::Error::new(
+                    s.span(),
+                    "#[btf::relocatable] needs named fields",
+                ));
+            };
+            composite(
+                &s.vis,
+                &s.ident,
+                &s.generics,
+                &s.attrs,
+                fields.named.iter(),
+                false,
+            )
+        }
+        Item::Union(u) => composite(
+            &u.vis,
+            &u.ident,
+            &u.generics,
+            &u.attrs,
+            u.fields.named.iter(),
+            true,
+        ),
+        Item::Enum(e) => enumeration(e),
+        other => Err(syn::Error::new(
+            other.span(),
+            "#[btf::relocatable] applies to a struct, a union or a fieldless enum",
+        )),
+    }
+}
+
+fn composite<'a>(
+    vis: &syn::Visibility,
+    name: &syn::Ident,
+    generics: &syn::Generics,
+    attrs: &[Attribute],
+    fields: impl Iterator<Item = &'a syn::Field>,
+    union: bool,
+) -> syn::Result<TokenStream> {
+    if !generics.params.is_empty() {
+        return Err(syn::Error::new(
+            generics.span(),
+            "a #[btf::relocatable] type cannot be generic",
+        ));
+    }
+    let shadow = format_ident!("__btf_shadow_{}", name);
+    let btf_name = strip_raw(name);
+    let kind = if union { quote!(Union) } else { quote!(Struct) };
+    let mut shadow_fields = Vec::new();
+    let mut descs = Vec::new();
+    for f in fields {
+        let Some(ident) = &f.ident else { continue };
+        let a = field_attrs(&f.attrs)?;
+        let ty = &f.ty;
+        let fname = strip_raw(ident);
+        let (anon, bits) = (a.anon, a.bits);
+        shadow_fields.push(quote! {
+            pub #ident: <#ty as ::btf::__private::BtfField>::Shadow
+        });
+        descs.push(quote! {
+            ::btf::__private::Field {
+                name: #fname,
+                ty: <#ty as ::btf::__private::BtfField>::TY,
+                bits: #bits,
+                anon: #anon,
+            }
+        });
+    }
+    let opaque = opaque(vis, name, attrs);
+    let desc = descriptor_static(
+        name,
+        quote! {
+            ::btf::__private::Desc::Composite {
+                union: #union,
+                name: #btf_name,
+                fields: &[#(#descs),*],
+            }
+        },
+    );
+    Ok(quote! {
+        #opaque
+
+        // The shadow is never instantiated; a struct (also for unions) with the
+        // declared member names and types serves the compile-time path check.
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #shadow {
+            #(#shadow_fields,)*
+        }
+
+        // SAFETY: the descriptor below describes this type's declared fields.
+        unsafe impl ::btf::__private::BtfField for #name {
+            const TY: &'static ::btf::__private::Ty =
+                &::btf::__private::Ty::Named(::btf::__private::NamedKind::#kind, #btf_name);
+            type Shadow = #shadow;
+        }
+        #desc
+    })
+}
+
+fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
+    if !e.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            e.generics.span(),
+            "a #[btf::relocatable] enum cannot be generic",
+        ));
+    }
+    let mut repr: syn::Type = syn::parse_quote!(u32);
+    for attr in e.attrs.iter().filter(|a| a.path().is_ident("repr")) {
+        attr.parse_nested_meta(|meta| {
+            if let Some(id) = meta.path.get_ident() {
+                let s = id.to_string();
+                if ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"].contains(&s.as_str()) {
+                    repr = syn::parse_str(&s)?;
+                    return Ok(());
+                }
+            }
+            Err(meta
+                .error("a #[btf::relocatable] enum takes #[repr(u8|u16|u32|u64|i8|i16|i32|i64)]"))
+        })?;
+    }
+    let repr_s = quote!(#repr).to_string();
+    let signed = repr_s.starts_with('i');
+    let size: u32 = repr_s[1..].parse::<u32>().unwrap_or(32) / 8;
+    let name = &e.ident;
+    let btf_name = strip_raw(name);
+    let mut next: i128 = 0;
+    let mut values = Vec::new();
+    let mut checks = Vec::new();
+    for v in &e.variants {
+        if !matches!(v.fields, Fields::Unit) {
+            return Err(syn::Error::new(
+                v.span(),
+                "a #[btf::relocatable] enum has fieldless variants",
+            ));
+        }
+        if let Some((_, expr)) = &v.discriminant {
+            next = int_literal(expr)?;
+        }
+        let vname = strip_raw(&v.ident);
+        let value = next as i64;
+        values.push(quote!((#vname, #value)));
+        let check = format_ident!("__btf_enumerator_{}", vname);
+        checks.push(quote! {
+            #[doc(hidden)]
+            #[allow(non_upper_case_globals)]
+            pub const #check: () = ();
+        });
+        next += 1;
+    }
+    let opaque = opaque(&e.vis, name, &e.attrs);
+    let desc = descriptor_static(
+        name,
+        quote! {
+            ::btf::__private::Desc::Enum {
+                name: #btf_name,
+                size: #size,
+                signed: #signed,
+                values: &[#(#values),*],
+            }
+        },
+    );
+    Ok(quote! {
+        #opaque
+
+        impl #name {
+            #(#checks)*
+        }
+
+        // SAFETY: the descriptor below gives this enum's size and values.
+        unsafe impl ::btf::__private::BtfField for #name {
+            const TY: &'static ::btf::__private::Ty =
+                &::btf::__private::Ty::Named(::btf::__private::NamedKind::Enum, #btf_name);
+            type Shadow = #repr;
+        }
+        #desc
+    })
+}
+
+/// The value of an integer literal discriminant, possibly negated.
+fn int_literal(expr: &syn::Expr) -> syn::Result<i128> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse(),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => Ok(-int_literal(expr)?),
+        syn::Expr::Group(g) => int_literal(&g.expr),
+        syn::Expr::Paren(p) => int_literal(&p.expr),
+        other => Err(syn::Error::new(
+            other.span(),
+            "a #[btf::relocatable] enum's discriminants must be integer literals",
+        )),
+    }
+}

@@ -1,0 +1,336 @@
+//! Type descriptors: what `#[btf::relocatable]` records about a type, built at
+//! compile time from the field types' [`BtfField`] constants and encoded by
+//! `const fn` into the ASCII record the link step reads (grammar in DESIGN.md).
+
+/// The BTF shape of a field's type.
+#[derive(Debug)]
+pub enum Ty {
+    /// `void` (the pointee of `*const c_void`).
+    Void,
+    /// `bool`.
+    Bool,
+    /// An integer of `size` bytes.
+    Int {
+        /// Size in bytes.
+        size: u32,
+        /// Signedness.
+        signed: bool,
+    },
+    /// A float of `size` bytes.
+    Float(u32),
+    /// A pointer.
+    Ptr(&'static Ty),
+    /// An array of `len` elements.
+    Array(&'static Ty, u32),
+    /// A reference to a relocatable struct, union or enum by name.
+    Named(NamedKind, &'static str),
+}
+
+/// What a named reference names.
+#[derive(Debug, Clone, Copy)]
+pub enum NamedKind {
+    /// A struct.
+    Struct,
+    /// A union.
+    Union,
+    /// An enum.
+    Enum,
+}
+
+/// One member of a relocatable struct or union.
+#[derive(Debug)]
+pub struct Field {
+    /// The Rust name (`r#` stripped); the BTF name unless `anon`.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: &'static Ty,
+    /// Bitfield width, 0 when not a bitfield.
+    pub bits: u32,
+    /// An anonymous member in BTF.
+    pub anon: bool,
+}
+
+/// A whole type's descriptor.
+#[derive(Debug)]
+pub enum Desc {
+    /// A struct or union.
+    Composite {
+        /// A union (else a struct).
+        union: bool,
+        /// BTF name.
+        name: &'static str,
+        /// Members in declaration order.
+        fields: &'static [Field],
+    },
+    /// An enum.
+    Enum {
+        /// BTF name.
+        name: &'static str,
+        /// Size in bytes.
+        size: u32,
+        /// Signed values.
+        signed: bool,
+        /// Enumerators.
+        values: &'static [(&'static str, i64)],
+    },
+}
+
+/// A byte sink that only counts (when `N == 0` is used for measuring) or writes.
+struct Out<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    measure: bool,
+}
+
+impl<const N: usize> Out<N> {
+    const fn push(&mut self, b: u8) {
+        if !self.measure {
+            self.buf[self.len] = b;
+        }
+        self.len += 1;
+    }
+    const fn str(&mut self, s: &str) {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            self.push(b[i]);
+            i += 1;
+        }
+    }
+    const fn uint(&mut self, v: u64) {
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        let mut v = v;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        while n > 0 {
+            n -= 1;
+            self.push(digits[n]);
+        }
+    }
+    const fn int(&mut self, v: i64) {
+        if v < 0 {
+            self.push(b'-');
+            self.uint(v.unsigned_abs());
+        } else {
+            self.uint(v as u64);
+        }
+    }
+    const fn ty(&mut self, t: &Ty) {
+        match t {
+            Ty::Void => self.str("void"),
+            Ty::Bool => self.str("bool"),
+            Ty::Int { size, signed } => {
+                self.push(if *signed { b'i' } else { b'u' });
+                self.uint(*size as u64);
+            }
+            Ty::Float(size) => {
+                self.push(b'f');
+                self.uint(*size as u64);
+            }
+            Ty::Ptr(inner) => {
+                self.push(b'*');
+                self.ty(inner);
+            }
+            Ty::Array(elem, len) => {
+                self.push(b'[');
+                self.ty(elem);
+                self.push(b';');
+                self.uint(*len as u64);
+                self.push(b']');
+            }
+            Ty::Named(kind, name) => {
+                self.str(match kind {
+                    NamedKind::Struct => "struct ",
+                    NamedKind::Union => "union ",
+                    NamedKind::Enum => "enum ",
+                });
+                self.str(name);
+            }
+        }
+    }
+    const fn desc(&mut self, d: &Desc) {
+        self.str("BTFKIT1 ");
+        match d {
+            Desc::Composite {
+                union,
+                name,
+                fields,
+            } => {
+                self.str(if *union { "union " } else { "struct " });
+                self.str(name);
+                self.push(b'{');
+                let mut i = 0;
+                while i < fields.len() {
+                    let f = &fields[i];
+                    if f.anon {
+                        self.push(b'?');
+                    }
+                    self.str(f.name);
+                    self.push(b':');
+                    self.ty(f.ty);
+                    if f.bits > 0 {
+                        self.push(b'/');
+                        self.uint(f.bits as u64);
+                    }
+                    self.push(b';');
+                    i += 1;
+                }
+                self.push(b'}');
+            }
+            Desc::Enum {
+                name,
+                size,
+                signed,
+                values,
+            } => {
+                self.str("enum ");
+                self.str(name);
+                self.push(b':');
+                self.uint(*size as u64);
+                self.push(b':');
+                self.push(if *signed { b's' } else { b'u' });
+                self.push(b'{');
+                let mut i = 0;
+                while i < values.len() {
+                    self.str(values[i].0);
+                    self.push(b'=');
+                    self.int(values[i].1);
+                    self.push(b';');
+                    i += 1;
+                }
+                self.push(b'}');
+            }
+        }
+        self.push(b'\n');
+    }
+}
+
+/// Length of `d`'s encoded record.
+pub const fn encoded_len(d: &Desc) -> usize {
+    let mut out = Out::<0> {
+        buf: [],
+        len: 0,
+        measure: true,
+    };
+    out.desc(d);
+    out.len
+}
+
+/// `d`'s encoded record; `N` must be [`encoded_len`]`(d)`.
+pub const fn encode<const N: usize>(d: &Desc) -> [u8; N] {
+    let mut out = Out::<N> {
+        buf: [0; N],
+        len: 0,
+        measure: false,
+    };
+    out.desc(d);
+    out.buf
+}
+
+/// Types that can be fields of relocatable types (and pointees of pointer
+/// fields): their BTF shape, and the type used for compile-time path checks.
+///
+/// # Safety
+/// `TY` must describe the type's C layout; `#[btf::relocatable]` implements it
+/// for the types it defines, and this crate for primitives, pointers and arrays.
+pub unsafe trait BtfField {
+    /// The BTF shape.
+    const TY: &'static Ty;
+    /// The type that stands for it in path checks (a struct with the declared
+    /// fields for relocatable types, the type itself otherwise).
+    type Shadow;
+}
+
+macro_rules! ints {
+    ($($t:ty => $size:expr, $signed:expr;)*) => {$(
+        // SAFETY: the size and signedness are the type's own.
+        unsafe impl BtfField for $t {
+            const TY: &'static Ty = &Ty::Int { size: $size, signed: $signed };
+            type Shadow = $t;
+        }
+    )*};
+}
+
+ints! {
+    u8 => 1, false; i8 => 1, true; u16 => 2, false; i16 => 2, true;
+    u32 => 4, false; i32 => 4, true; u64 => 8, false; i64 => 8, true;
+    u128 => 16, false; i128 => 16, true;
+    usize => core::mem::size_of::<usize>() as u32, false;
+    isize => core::mem::size_of::<isize>() as u32, true;
+}
+
+// SAFETY: bool is one byte holding 0 or 1, like C's _Bool.
+unsafe impl BtfField for bool {
+    const TY: &'static Ty = &Ty::Bool;
+    type Shadow = bool;
+}
+// SAFETY: IEEE single.
+unsafe impl BtfField for f32 {
+    const TY: &'static Ty = &Ty::Float(4);
+    type Shadow = f32;
+}
+// SAFETY: IEEE double.
+unsafe impl BtfField for f64 {
+    const TY: &'static Ty = &Ty::Float(8);
+    type Shadow = f64;
+}
+// SAFETY: only ever a pointee: C's void.
+unsafe impl BtfField for core::ffi::c_void {
+    const TY: &'static Ty = &Ty::Void;
+    type Shadow = core::ffi::c_void;
+}
+// SAFETY: a pointer is one machine word pointing at T.
+unsafe impl<T: BtfField> BtfField for *const T {
+    const TY: &'static Ty = &Ty::Ptr(T::TY);
+    type Shadow = *const T;
+}
+// SAFETY: as for *const T.
+unsafe impl<T: BtfField> BtfField for *mut T {
+    const TY: &'static Ty = &Ty::Ptr(T::TY);
+    type Shadow = *mut T;
+}
+// SAFETY: an array is N consecutive elements, as in C.
+unsafe impl<T: BtfField, const N: usize> BtfField for [T; N] {
+    const TY: &'static Ty = &Ty::Array(T::TY, N as u32);
+    type Shadow = [T::Shadow; N];
+}
+
+macro_rules! fn_ptrs {
+    ($(($($arg:ident),*))*) => {$(
+        // SAFETY: a nullable function pointer is one machine word, like C's.
+        unsafe impl<R, $($arg),*> BtfField for Option<unsafe extern "C" fn($($arg),*) -> R> {
+            const TY: &'static Ty = &Ty::Ptr(&Ty::Void);
+            type Shadow = Self;
+        }
+    )*};
+}
+fn_ptrs! { () (A) (A, B) (A, B, C) (A, B, C, D) (A, B, C, D, E) (A, B, C, D, E, F) (A, B, C, D, E, F, G) }
+
+/// The pointee of a pointer field, for `->` in `core_read!` paths.
+pub trait PtrTarget {
+    /// The pointee.
+    type Target: BtfField;
+}
+impl<T: BtfField> PtrTarget for *const T {
+    type Target = T;
+}
+impl<T: BtfField> PtrTarget for *mut T {
+    type Target = T;
+}
+
+/// Used only inside never-called path-check closures: the shadow of a pointer's target.
+pub fn shadow_of_pointee<P: PtrTarget>(_: P) -> &'static <P::Target as BtfField>::Shadow {
+    unreachable!("btf path checks are type-checked, never run")
+}
+
+/// An uninitialised value of the type a projection closure returns (the field's type).
+pub fn uninit_for<S, V, F: FnOnce(&S) -> &V>(_: F) -> core::mem::MaybeUninit<V> {
+    core::mem::MaybeUninit::uninit()
+}

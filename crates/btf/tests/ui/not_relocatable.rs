@@ -1,0 +1,10 @@
+#![allow(dead_code)]
+
+#[repr(C)]
+pub struct plain {
+    pub x: i32,
+}
+
+fn main() {
+    let _ = btf::field_exists!(plain, x);
+}
