@@ -16,6 +16,7 @@
 mod btf;
 mod builder;
 mod bytes;
+pub mod dump;
 mod encode;
 mod error;
 pub mod ext;

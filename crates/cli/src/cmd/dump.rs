@@ -1,15 +1,71 @@
-//! `btfkit dump`: print BTF types.
+//! `btfkit dump`: print the types of a BTF file, BPF object, vmlinux or .ko.
 
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use btfkit_model::Btf;
+
+/// Output formats.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// bpftool's raw format (`bpftool btf dump file F`), byte for byte.
+    Raw,
+}
 
 /// Arguments of `btfkit dump`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Raw BTF file, BPF object, vmlinux or .ko.
-    pub file: std::path::PathBuf,
+    /// Raw BTF (e.g. /sys/kernel/btf/vmlinux), a BPF object, a vmlinux ELF or a .ko.
+    pub file: PathBuf,
+    /// Base BTF for split BTF (a module's BTF on top of vmlinux).
+    #[arg(long, short = 'B')]
+    pub base: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "raw")]
+    pub format: Format,
+}
+
+/// The BTF bytes of `path`: the file itself when it is raw BTF, else its `.BTF` section.
+pub fn btf_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if btfkit_object::is_elf(&data) {
+        let btf = btfkit_object::btf_from_elf(&data)
+            .with_context(|| format!("{}: no usable .BTF section", path.display()))?;
+        Ok(btf.to_vec())
+    } else if btfkit_object::is_raw_btf(&data) {
+        Ok(data)
+    } else {
+        bail!("{}: neither raw BTF nor an ELF file", path.display())
+    }
 }
 
 /// Runs `btfkit dump`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let data = btf_bytes(&args.file)?;
+    let base_data = args.base.as_deref().map(btf_bytes).transpose()?;
+    let base = base_data
+        .as_deref()
+        .map(|b| Btf::parse(b).map(Arc::new))
+        .transpose()
+        .context("base BTF")?;
+    let btf = match base {
+        Some(base) => Btf::parse_split(&data, base),
+        None => Btf::parse(&data),
+    }
+    .with_context(|| format!("{}", args.file.display()))?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = match args.format {
+        Format::Raw => btfkit_model::dump::raw::write_all(&btf, &mut out),
+    }
+    .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e).context("writing the dump"),
+    }
 }

@@ -1,0 +1,2 @@
+//! BTF as text: bpftool's raw format ([`raw`]).
+pub mod raw;
