@@ -13,6 +13,8 @@ use btfkit_model::Btf;
 pub enum Format {
     /// bpftool's raw format (`bpftool btf dump file F`), byte for byte.
     Raw,
+    /// Compilable C declarations (a `vmlinux.h`), like bpftool's `format c`.
+    C,
 }
 
 /// Arguments of `btfkit dump`.
@@ -216,6 +218,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let written = match (args.json, args.format) {
         (true, _) => write_json(&btf, &mut out),
         (false, Format::Raw) => btfkit_model::dump::raw::write_all(&btf, &mut out),
+        (false, Format::C) => btfkit_model::dump::c::write_all(&btf, &mut out),
     }
     .and_then(|()| out.flush());
     match written {

@@ -1,2 +1,3 @@
-//! BTF as text: bpftool's raw format ([`raw`]).
+//! BTF as text: bpftool's raw format ([`raw`]) and C declarations ([`c`]).
+pub mod c;
 pub mod raw;
