@@ -5,4 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 cargo build --release --quiet -p btfkit
-exec target/release/btfkit demo "$@"
+if target/release/btfkit demo --help >/dev/null 2>&1; then
+    exec target/release/btfkit demo "$@"
+fi
+# Before `btfkit demo` existed: show the running kernel's BTF as bpftool does.
+target/release/btfkit dump /sys/kernel/btf/vmlinux | head -40
