@@ -474,9 +474,13 @@ fn aya_task_markers_linked_and_relocated_by_aya() {
     check_core_build("markers");
 }
 
-/// The queries through crates/btf's `#[relocatable]` and `field_byte_offset!`.
+/// The queries through crates/btf's `#[relocatable]`, `core_read!` and `field_byte_offset!`.
+///
+/// Known gap (not checked here): with the example's `lto = true`, the optimized object
+/// has no `field_exists` record for `field_byte_offset!(task_struct, pid)`: the marker
+/// call is gone (its undefined symbol stays) and the `Option` is always `Some`; with
+/// `lto = false` the call and its record are there.
 #[test]
-#[ignore = "needs crates/btf's macros (crates/btf is still a stub)"]
 fn aya_task_btf_queries_linked_and_relocated_by_aya() {
     check_core_build("core");
 }
