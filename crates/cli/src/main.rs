@@ -20,6 +20,10 @@ enum Command {
     Dump(cmd::dump::Args),
     /// Turn btfkit query markers and type descriptors into standard CO-RE records.
     Link(cmd::link::Args),
+    /// Apply every CO-RE relocation of an object for a target kernel and drop the records.
+    Relocate(cmd::relocate::Args),
+    /// Show every CO-RE relocation of an object against a target kernel and why.
+    Explain(cmd::explain::Args),
     /// Build a BPF crate for bpfel-unknown-none and link its CO-RE queries.
     Build(cmd::build::Args),
 }
@@ -29,6 +33,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
         Command::Link(args) => cmd::link::run(args),
+        Command::Relocate(args) => cmd::relocate::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
         Command::Build(args) => cmd::build::run(args),
     };
     match result {

@@ -1,1 +1,44 @@
-//! The CO-RE relocation engine: libbpf's semantics for every relocation kind, compute and patch kept apart.
+//! The CO-RE relocation engine: libbpf's semantics for every relocation kind.
+//!
+//! - [`spec`]: access strings resolved against a BTF, essential (flavor-less) names.
+//! - [`compute`]: the pure part — candidate matching and [`Fixup`] computation
+//!   (`byte_off=16->1268`, or a poison decision), rule for rule as libbpf's
+//!   `relo_core.c`.
+//! - [`patch`]: applying a fixup to one instruction (ALU immediates, LDX/ST/STX
+//!   offsets with memory-size adjustment, `ld_imm64`, poisoning).
+//! - [`relocate`]: a whole object against a [`Target`] (whose candidate index is
+//!   built once and shared by every object), with one [`Decision`] per record.
+//!
+//! The kernel's `Documentation/bpf/llvm_reloc.rst` describes the records.
+
+pub mod compute;
+pub mod patch;
+pub mod relocate;
+pub mod spec;
+pub mod write;
+
+pub use compute::Fixup;
+pub use relocate::{relocate_object, Decision, Relocated, Target};
+
+/// What can go wrong relocating.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The object or its BTF cannot be read.
+    #[error("{0}")]
+    Input(String),
+    /// An object-level problem.
+    #[error("object: {0}")]
+    Object(#[from] btfkit_object::ObjectError),
+    /// BTF that cannot be decoded.
+    #[error("BTF: {0}")]
+    Btf(#[from] btfkit_model::Error),
+    /// An access spec that does not resolve.
+    #[error("{0}")]
+    Spec(String),
+    /// Several candidates that disagree (libbpf refuses these too).
+    #[error("{0}")]
+    Ambiguous(String),
+    /// The instruction cannot take the fixup.
+    #[error("{0}")]
+    Patch(String),
+}

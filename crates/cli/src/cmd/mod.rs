@@ -2,4 +2,6 @@
 
 pub mod build;
 pub mod dump;
+pub mod explain;
 pub mod link;
+pub mod relocate;

@@ -1,0 +1,316 @@
+//! Relocating a whole object for a target: walks `.BTF.ext` core_relo records
+//! in libbpf's order, finds and caches candidates, computes each fixup, patches
+//! the instruction and reports every decision.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use btfkit_model::{Btf, BtfExt, CoreReloKind, Kind, TypeId};
+use btfkit_object::BpfObject;
+
+use crate::compute::{calc, match_candidate, Fixup};
+use crate::patch::patch_insn;
+use crate::spec::{essential_name, essential_name_len, format_spec, parse_spec};
+use crate::Error;
+
+/// A target BTF with its candidate index (built once, reused for every object).
+pub struct Target<'t> {
+    btf: &'t Btf<'t>,
+    /// essential name → type ids, in id order.
+    by_essential_name: HashMap<&'t str, Vec<TypeId>>,
+}
+
+impl<'t> Target<'t> {
+    /// Indexes `btf` (a vmlinux, or split module BTF over its base) by essential name.
+    pub fn new(btf: &'t Btf<'t>) -> Target<'t> {
+        let mut by_essential_name: HashMap<&'t str, Vec<TypeId>> = HashMap::new();
+        for id in btf.type_ids() {
+            let Ok(t) = btf.type_by_id(id) else { continue };
+            if t.name_off() == 0 {
+                continue;
+            }
+            if let Ok(name) = btf.name(t.name_off()) {
+                by_essential_name
+                    .entry(essential_name(name))
+                    .or_default()
+                    .push(id);
+            }
+        }
+        Target {
+            btf,
+            by_essential_name,
+        }
+    }
+
+    /// The target BTF.
+    pub fn btf(&self) -> &'t Btf<'t> {
+        self.btf
+    }
+
+    /// Candidates for a local type of `kind` named `name` (flavor ignored): the
+    /// base's first; a split target's own types only when the base has none.
+    fn candidates(&self, kind: Kind, name: &str) -> Vec<TypeId> {
+        let ids = self
+            .by_essential_name
+            .get(essential_name(name))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let of_kind: Vec<TypeId> = ids
+            .iter()
+            .copied()
+            .filter(|&id| self.btf.type_by_id(id).is_ok_and(|t| t.kind() == kind))
+            .collect();
+        let split_start = self.btf.start_id();
+        let base: Vec<TypeId> = of_kind
+            .iter()
+            .copied()
+            .filter(|&id| id < split_start)
+            .collect();
+        if !base.is_empty() {
+            base
+        } else {
+            of_kind
+        }
+    }
+}
+
+/// One relocation's decision, as `btfkit explain` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// ELF section of the instruction.
+    pub section: String,
+    /// The program (function) holding the instruction, as libbpf names it.
+    pub prog: String,
+    /// Instruction index within that program.
+    pub insn: usize,
+    /// Index of the record within its section's core_relo records (libbpf's `relo #N`).
+    pub relo_idx: usize,
+    /// The kind.
+    pub kind: CoreReloKind,
+    /// Local type and access, C-like (`[15] struct task_struct.tgid (0:1 @ offset 16)`).
+    pub local: String,
+    /// The raw access string.
+    pub access: String,
+    /// The chosen target type and its spec, if any.
+    pub target_type_id: Option<TypeId>,
+    /// Target spec, C-like.
+    pub target: Option<String>,
+    /// The fixup (absent on failure).
+    pub fixup: Option<Fixup>,
+    /// What patching did.
+    pub patched: Option<String>,
+    /// Why it failed, in plain words (absent on success).
+    pub error: Option<String>,
+}
+
+impl Decision {
+    /// The relocation was applied as a value (not poisoned, no error).
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.fixup.as_ref().is_some_and(|f| !f.poison)
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "prog '{}': relo #{}: <{}> {}",
+            self.prog, self.relo_idx, self.kind, self.local
+        )?;
+        match (&self.target, &self.fixup, &self.error) {
+            (_, _, Some(e)) => write!(f, ": error: {e}"),
+            (Some(t), Some(x), None) => write!(f, " => {t}: {x}"),
+            (None, Some(x), None) => write!(f, " => no target: {x}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A relocated object: patched program sections and the decisions.
+#[derive(Debug, Clone)]
+pub struct Relocated {
+    /// (section index, patched instruction bytes) for every section with records.
+    pub sections: Vec<(usize, Vec<u8>)>,
+    /// One decision per core_relo record, in libbpf's order.
+    pub decisions: Vec<Decision>,
+}
+
+/// Relocates every CO-RE record of `object` for `target`.
+pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, Error> {
+    let obj = BpfObject::parse(object)?;
+    let btf_bytes = obj
+        .btf()
+        .ok_or_else(|| Error::Input("the object has no .BTF section".into()))?;
+    let local = Btf::parse(btf_bytes).map_err(|e| Error::Input(format!(".BTF: {e}")))?;
+    let Some(ext_bytes) = obj.btf_ext() else {
+        return Ok(Relocated {
+            sections: Vec::new(),
+            decisions: Vec::new(),
+        });
+    };
+    let ext = BtfExt::parse(ext_bytes).map_err(|e| Error::Input(format!(".BTF.ext: {e}")))?;
+    let endian = obj.endian();
+    // libbpf's per-object candidate cache, pruned to the candidates that matched.
+    let mut cands: HashMap<TypeId, Vec<TypeId>> = HashMap::new();
+    let mut sections = Vec::new();
+    let mut decisions = Vec::new();
+    for sec in &ext.core_relo.sections {
+        let sec_name = local
+            .name(sec.sec_name_off)
+            .map_err(|e| Error::Input(format!(".BTF.ext section name: {e}")))?;
+        let prog = obj.program_section_by_name(sec_name).ok_or_else(|| {
+            Error::Input(format!(
+                ".BTF.ext names section {sec_name:?}, which the object does not have"
+            ))
+        })?;
+        let mut insns = prog.insns.to_vec();
+        for (relo_idx, rec) in sec.records.iter().enumerate() {
+            let (prog_name, insn) = match obj.locate_insn(prog.section_index, rec.insn_off as u64) {
+                Ok(loc) => (loc.function.to_string(), loc.insn_index),
+                Err(_) => (sec_name.to_string(), rec.insn_off as usize / 8),
+            };
+            let section_insn = rec.insn_off as usize / 8;
+            let mut d = Decision {
+                section: sec_name.to_string(),
+                prog: prog_name,
+                insn,
+                relo_idx,
+                kind: rec.kind,
+                local: String::new(),
+                access: local.name(rec.access_str_off).unwrap_or("?").to_string(),
+                target_type_id: None,
+                target: None,
+                fixup: None,
+                patched: None,
+                error: None,
+            };
+            if rec.insn_off % 8 != 0 {
+                d.error = Some(format!(
+                    "instruction offset {} is not a multiple of 8",
+                    rec.insn_off
+                ));
+                decisions.push(d);
+                continue;
+            }
+            match resolve(&local, target, rec.type_id, &d.access, rec.kind, &mut cands) {
+                Ok((local_spec, targ, fixup)) => {
+                    d.local = format_spec(&local, &local_spec, rec.kind);
+                    if let Some(t) = &targ {
+                        d.target_type_id = Some(t.root_type_id);
+                        d.target = Some(format_spec(target.btf, t, rec.kind));
+                    }
+                    match patch_insn(&mut insns, section_insn, &fixup, endian) {
+                        Ok(note) => d.patched = Some(note),
+                        Err(e) => d.error = Some(e.to_string()),
+                    }
+                    d.fixup = Some(fixup);
+                }
+                Err((local_desc, e)) => {
+                    d.local = local_desc;
+                    d.error = Some(e.to_string());
+                }
+            }
+            decisions.push(d);
+        }
+        sections.push((prog.section_index, insns));
+    }
+    Ok(Relocated {
+        sections,
+        decisions,
+    })
+}
+
+type Resolved = (crate::spec::Spec, Option<crate::spec::Spec>, Fixup);
+
+/// libbpf's `bpf_core_calc_relo_insn`: local spec, candidates, matching, ambiguity.
+fn resolve(
+    local: &Btf<'_>,
+    target: &Target<'_>,
+    type_id: TypeId,
+    access: &str,
+    kind: CoreReloKind,
+    cache: &mut HashMap<TypeId, Vec<TypeId>>,
+) -> Result<Resolved, (String, Error)> {
+    let local_desc = |s: &str| format!("[{type_id}] {s}");
+    let spec = parse_spec(local, type_id, access, kind).map_err(|e| (local_desc(access), e))?;
+    let desc = format_spec(local, &spec, kind);
+    if kind == CoreReloKind::TypeIdLocal {
+        let f = Fixup {
+            kind,
+            orig_val: type_id as u64,
+            new_val: type_id as u64,
+            poison: false,
+            validate: true,
+            fail_memsz_adjust: false,
+            orig_sz: 0,
+            new_sz: 0,
+        };
+        return Ok((spec, None, f));
+    }
+    let lt = local
+        .type_by_id(type_id)
+        .map_err(|e| (desc.clone(), e.into()))?;
+    let name = local
+        .name(lt.name_off())
+        .map_err(|e| (desc.clone(), e.into()))?;
+    if essential_name_len(name) == 0 {
+        return Err((
+            desc,
+            Error::Spec(format!(
+                "<{kind}> relocations of anonymous types are not supported"
+            )),
+        ));
+    }
+    let cands = cache
+        .entry(type_id)
+        .or_insert_with(|| target.candidates(lt.kind(), name))
+        .clone();
+    let mut chosen: Option<(crate::spec::Spec, Fixup)> = None;
+    let mut matched = Vec::new();
+    for &cand in &cands {
+        let Some(tspec) =
+            match_candidate(local, &spec, kind, target.btf, cand).map_err(|e| (desc.clone(), e))?
+        else {
+            continue;
+        };
+        let f =
+            calc(local, &spec, target.btf, Some(&tspec), kind).map_err(|e| (desc.clone(), e))?;
+        match &chosen {
+            None => chosen = Some((tspec, f)),
+            Some((first, ff)) => {
+                if kind.is_field() && tspec.bit_offset != first.bit_offset {
+                    return Err((
+                        desc,
+                        Error::Ambiguous(format!(
+                            "field offset ambiguity: {} != {} (candidates [{}] and [{}])",
+                            first.bit_offset / 8,
+                            tspec.bit_offset / 8,
+                            first.root_type_id,
+                            cand
+                        )),
+                    ));
+                }
+                if f.poison != ff.poison || f.new_val != ff.new_val {
+                    return Err((
+                        desc,
+                        Error::Ambiguous(format!(
+                            "relocation decision ambiguity: {} != {} (candidates [{}] and [{}])",
+                            ff.new_val, f.new_val, first.root_type_id, cand
+                        )),
+                    ));
+                }
+            }
+        }
+        matched.push(cand);
+    }
+    if !matched.is_empty() {
+        cache.insert(type_id, matched);
+    }
+    match chosen {
+        Some((t, f)) => Ok((spec, Some(t), f)),
+        None => {
+            let f = calc(local, &spec, target.btf, None, kind).map_err(|e| (desc.clone(), e))?;
+            Ok((spec, None, f))
+        }
+    }
+}
