@@ -63,7 +63,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("{:<24} {:>5}  {:<14} {:<52} TARGET / RESULT", "PROG", "INSN", "KIND", "LOCAL");
+        println!(
+            "{:<24} {:>5}  {:<14} {:<52} TARGET / RESULT",
+            "PROG", "INSN", "KIND", "LOCAL"
+        );
         for d in &relocated.decisions {
             let result = match (&d.error, &d.fixup, &d.target) {
                 (Some(e), _, _) => format!("FAILED: {e}"),
