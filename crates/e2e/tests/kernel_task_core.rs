@@ -1,0 +1,260 @@
+//! The heart of the mission, proven in the running kernel: `examples/task-core`
+//! (a Rust program whose `task_struct` has a deliberately wrong layout) is
+//! built with the BPF toolchain, linked by btfkit, and loaded three ways —
+//! relocated by btfkit's engine and loaded by btfkit-loader, relocated and
+//! loaded by libbpf 1.7, relocated and loaded by aya. Each time it is attached
+//! to `raw_tp/sys_enter`, triggered by this thread, and what it read must
+//! equal `gettid()`, `getpid()`, `getppid()` and `/proc/thread-self/comm`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The program's `Results` in `.bss`, as user space reads it.
+#[derive(Debug, PartialEq, Eq)]
+struct Results {
+    hits: u64,
+    pid: i64,
+    tgid: i64,
+    ppid: i64,
+    absent_exists: u64,
+    tgid_offset: u64,
+    comm: String,
+}
+
+fn parse_results(bss: &[u8]) -> Results {
+    let u = |i: usize| u64::from_ne_bytes(bss[i * 8..i * 8 + 8].try_into().unwrap());
+    let comm = &bss[48..64];
+    let end = comm.iter().position(|&b| b == 0).unwrap_or(16);
+    Results {
+        hits: u(0),
+        pid: u(1) as i64,
+        tgid: u(2) as i64,
+        ppid: u(3) as i64,
+        absent_exists: u(4),
+        tgid_offset: u(5),
+        comm: String::from_utf8_lossy(&comm[..end]).into_owned(),
+    }
+}
+
+fn tid() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as u64 }
+}
+
+fn assert_ground_truth(leg: &str, r: &Results) {
+    assert!(
+        r.hits > 0,
+        "{leg}: the program never saw this thread: {r:?}"
+    );
+    assert_eq!(r.pid as u64, tid(), "{leg}: task->pid");
+    assert_eq!(r.tgid as u32, std::process::id(), "{leg}: task->tgid");
+    // SAFETY: getppid has no preconditions.
+    assert_eq!(
+        r.ppid as i32,
+        unsafe { libc::getppid() },
+        "{leg}: task->real_parent->tgid"
+    );
+    let comm = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+    assert_eq!(r.comm, comm.trim_end(), "{leg}: task->comm");
+    assert_eq!(
+        r.absent_exists, 0,
+        "{leg}: a field no kernel has must be reported absent"
+    );
+    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+    let kernel = btfkit_model::Btf::parse(&kernel).unwrap();
+    let ts = kernel
+        .type_by_id(kernel.find_by_name_kind("task_struct", btfkit_model::Kind::Struct)[0])
+        .unwrap();
+    let tgid = ts
+        .members()
+        .find(|m| kernel.name(m.name_off).unwrap() == "tgid")
+        .unwrap();
+    assert_eq!(
+        r.tgid_offset,
+        tgid.bit_offset as u64 / 8,
+        "{leg}: field_byte_offset!(task_struct, tgid)"
+    );
+}
+
+fn trigger() {
+    for _ in 0..3 {
+        let _ = std::fs::metadata("/");
+    }
+}
+
+/// Builds and links examples/task-core once per test run.
+fn linked_object() -> &'static [u8] {
+    static OBJ: OnceLock<Vec<u8>> = OnceLock::new();
+    OBJ.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let tools = std::env::var("BTFKIT_TOOLS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/btfkit")
+            });
+        let cargo = std::env::var("BTFKIT_CARGO").unwrap_or_else(|_| "/usr/bin/cargo".into());
+        let rustc = std::env::var("BTFKIT_RUSTC").unwrap_or_else(|_| "/usr/bin/rustc".into());
+        assert!(
+            tools.join("bin/bpf-linker").exists() && Path::new(&rustc).exists(),
+            "the BPF toolchain is missing (bpf-linker in {}, {rustc}); run scripts/setup.sh",
+            tools.display()
+        );
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("examples-task-core");
+        let out = Command::new(&cargo)
+            .current_dir(root.join("examples/task-core"))
+            .args(["build", "--release", "--target", "bpfel-unknown-none"])
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    tools.join("bin").display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("RUSTC", &rustc)
+            .env("RUSTFLAGS", "-C debuginfo=2 -C link-arg=--btf")
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("CARGO_BUILD_TARGET")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building examples/task-core failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let built = std::fs::read(target_dir.join("bpfel-unknown-none/release/task-core")).unwrap();
+        btfkit_link::link(&built).unwrap().object
+    })
+}
+
+fn require_root() {
+    assert!(
+        btfkit_loader::running_as_root(),
+        "these tests load BPF programs and must run as root"
+    );
+    assert!(
+        btfkit_loader::kernel_btf_available(),
+        "the running kernel has no /sys/kernel/btf/vmlinux"
+    );
+}
+
+#[test]
+fn relocated_by_btfkit_loaded_by_btfkit_loader() {
+    require_root();
+    let obj = linked_object();
+    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+    let kernel = btfkit_model::Btf::parse(&kernel).unwrap();
+    let target = btfkit_reloc::Target::new(&kernel);
+    let relocated = btfkit_reloc::relocate_object(obj, &target).unwrap();
+    assert_eq!(relocated.decisions.len(), 8);
+    let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
+    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
+    loaded
+        .map(".data")
+        .unwrap()
+        .write(&tid().to_ne_bytes())
+        .unwrap();
+    let prog = loaded.program("task_core").unwrap();
+    // Once with BPF_PROG_TEST_RUN (runs in this thread), once attached.
+    prog.test_run().unwrap();
+    assert_ground_truth(
+        "btfkit (test run)",
+        &parse_results(&loaded.map(".bss").unwrap().read().unwrap()),
+    );
+    loaded.map(".bss").unwrap().write(&[]).unwrap();
+    let link = prog.attach().unwrap();
+    trigger();
+    let r = parse_results(&loaded.map(".bss").unwrap().read().unwrap());
+    drop(link);
+    assert_ground_truth("btfkit (attached)", &r);
+}
+
+#[test]
+fn relocated_and_loaded_by_libbpf() {
+    require_root();
+    let obj = linked_object();
+    let name = CString::new("task-core").unwrap();
+    let opts = libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
+        object_name: name.as_ptr(),
+        ..Default::default()
+    };
+    // SAFETY: libbpf copies the object during open; every handle is used while
+    // the object lives and the object is closed once at the end.
+    unsafe {
+        let o = libbpf_sys::bpf_object__open_mem(obj.as_ptr().cast(), obj.len() as _, &opts);
+        assert!(
+            !o.is_null() && libbpf_sys::libbpf_get_error(o.cast()) == 0,
+            "libbpf could not open the object"
+        );
+        let find_map = |suffix: &str| {
+            let mut m = libbpf_sys::bpf_object__next_map(o, std::ptr::null());
+            while !m.is_null() {
+                let n = CStr::from_ptr(libbpf_sys::bpf_map__name(m))
+                    .to_string_lossy()
+                    .to_string();
+                if n.ends_with(suffix) {
+                    return m;
+                }
+                m = libbpf_sys::bpf_object__next_map(o, m);
+            }
+            panic!("libbpf has no {suffix} map");
+        };
+        let data = find_map(".data");
+        let t = tid().to_ne_bytes();
+        assert_eq!(
+            libbpf_sys::bpf_map__set_initial_value(data, t.as_ptr().cast(), 8),
+            0
+        );
+        let err = libbpf_sys::bpf_object__load(o);
+        assert_eq!(err, 0, "libbpf failed to load (CO-RE or verifier): {err}");
+        let prog = libbpf_sys::bpf_object__find_program_by_name(o, c"task_core".as_ptr());
+        assert!(!prog.is_null());
+        let link = libbpf_sys::bpf_program__attach_raw_tracepoint(prog, c"sys_enter".as_ptr());
+        assert!(
+            libbpf_sys::libbpf_get_error(link.cast()) == 0,
+            "libbpf attach failed"
+        );
+        trigger();
+        let bss = find_map(".bss");
+        let mut value = vec![0u8; 64];
+        let key = 0u32;
+        let err = libbpf_sys::bpf_map__lookup_elem(
+            bss,
+            (&key as *const u32).cast(),
+            4,
+            value.as_mut_ptr().cast(),
+            64,
+            0,
+        );
+        libbpf_sys::bpf_link__destroy(link);
+        libbpf_sys::bpf_object__close(o);
+        assert_eq!(err, 0, "reading .bss through libbpf");
+        assert_ground_truth("libbpf", &parse_results(&value));
+    }
+}
+
+#[test]
+fn relocated_and_loaded_by_aya() {
+    require_root();
+    let obj = linked_object();
+    let t = tid().to_ne_bytes();
+    let options = btfkit_e2e::aya_leg::LoadOptions {
+        target_btf: None,
+        globals: vec![("TARGET_TID", &t[..])],
+    };
+    let mut leg = btfkit_e2e::aya_leg::AyaLeg::load(obj, &options)
+        .unwrap_or_else(|e| panic!("aya: {}", btfkit_e2e::aya_leg::error_chain(&e)));
+    leg.attach(
+        "task_core",
+        btfkit_e2e::aya_leg::Attachment::RawTracepoint("sys_enter"),
+    )
+    .unwrap_or_else(|e| panic!("aya: {}", btfkit_e2e::aya_leg::error_chain(&e)));
+    trigger();
+    let bss = leg.read_array::<[u8; 64]>(".bss").unwrap();
+    assert_ground_truth("aya", &parse_results(&bss[0]));
+}
