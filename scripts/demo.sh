@@ -5,8 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 cargo build --release --quiet -p btfkit
-if target/release/btfkit demo --help >/dev/null 2>&1; then
-    exec target/release/btfkit demo "$@"
-fi
-# Before `btfkit demo` existed: show the running kernel's BTF as bpftool does.
-target/release/btfkit dump /sys/kernel/btf/vmlinux | head -40
+exec target/release/btfkit demo "$@"

@@ -20,6 +20,8 @@ enum Command {
     Dump(cmd::dump::Args),
     /// Turn btfkit query markers and type descriptors into standard CO-RE records.
     Link(cmd::link::Args),
+    /// Build a Rust CO-RE program, relocate it for this kernel, load it and watch it run.
+    Demo(cmd::demo::Args),
     /// Apply every CO-RE relocation of an object for a target kernel and drop the records.
     Relocate(cmd::relocate::Args),
     /// Show every CO-RE relocation of an object against a target kernel and why.
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
         Command::Link(args) => cmd::link::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Relocate(args) => cmd::relocate::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::Build(args) => cmd::build::run(args),

@@ -1,6 +1,7 @@
 //! Subcommands, one module each.
 
 pub mod build;
+pub mod demo;
 pub mod dump;
 pub mod explain;
 pub mod link;

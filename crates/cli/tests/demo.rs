@@ -1,0 +1,36 @@
+//! `btfkit demo` builds, relocates, loads and attaches its program in the
+//! running kernel (as root), sees execs, and shows the relocations per kernel.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+#[test]
+fn demo_sees_execs_and_shows_relocations_for_every_kernel() {
+    let out = Command::new(env!("CARGO_BIN_EXE_btfkit"))
+        .args(["demo", "--seconds", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(" true"),
+        "the demo's own /bin/true execs are shown:\n{stdout}"
+    );
+    assert!(stdout.contains("exec(s) seen"), "{stdout}");
+    for kernel in [
+        "running kernel",
+        "vmlinux-6.1.0-47-amd64",
+        "vmlinux-6.1.0-47-cloud",
+        "vmlinux-7.1-sorted",
+    ] {
+        assert!(
+            stdout.contains(kernel),
+            "relocations for {kernel}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("task_struct.comm"), "{stdout}");
+}
