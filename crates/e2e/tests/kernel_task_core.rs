@@ -8,8 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::{CStr, CString};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// The program's `Results` in `.bss`, as user space reads it.
@@ -37,11 +35,6 @@ fn parse_results(bss: &[u8]) -> Results {
         tgid_offset: u(5),
         comm: String::from_utf8_lossy(&comm[..end]).into_owned(),
     }
-}
-
-fn tid() -> u64 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() as u64 }
 }
 
 fn assert_ground_truth(leg: &str, r: &Results) {
@@ -85,61 +78,13 @@ fn trigger() {
     }
 }
 
+mod common;
+use common::{require_root, tid};
+
 /// Builds and links examples/task-core once per test run.
 fn linked_object() -> &'static [u8] {
     static OBJ: OnceLock<Vec<u8>> = OnceLock::new();
-    OBJ.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let tools = std::env::var("BTFKIT_TOOLS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/btfkit")
-            });
-        let cargo = std::env::var("BTFKIT_CARGO").unwrap_or_else(|_| "/usr/bin/cargo".into());
-        let rustc = std::env::var("BTFKIT_RUSTC").unwrap_or_else(|_| "/usr/bin/rustc".into());
-        assert!(
-            tools.join("bin/bpf-linker").exists() && Path::new(&rustc).exists(),
-            "the BPF toolchain is missing (bpf-linker in {}, {rustc}); run scripts/setup.sh",
-            tools.display()
-        );
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("examples-task-core");
-        let out = Command::new(&cargo)
-            .current_dir(root.join("examples/task-core"))
-            .args(["build", "--release", "--target", "bpfel-unknown-none"])
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    tools.join("bin").display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("RUSTC", &rustc)
-            .env("RUSTFLAGS", "-C debuginfo=2 -C link-arg=--btf")
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env_remove("RUSTC_WRAPPER")
-            .env_remove("CARGO_BUILD_TARGET")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building examples/task-core failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let built = std::fs::read(target_dir.join("bpfel-unknown-none/release/task-core")).unwrap();
-        btfkit_link::link(&built).unwrap().object
-    })
-}
-
-fn require_root() {
-    assert!(
-        btfkit_loader::running_as_root(),
-        "these tests load BPF programs and must run as root"
-    );
-    assert!(
-        btfkit_loader::kernel_btf_available(),
-        "the running kernel has no /sys/kernel/btf/vmlinux"
-    );
+    OBJ.get_or_init(|| common::build_example("task-core"))
 }
 
 #[test]

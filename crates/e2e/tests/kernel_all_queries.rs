@@ -1,0 +1,224 @@
+//! `examples/all-queries` in the running kernel: every query beyond field
+//! offsets, each answer compared with the running kernel's BTF (read by
+//! btfkit-model, cross-checked with bpftool) or `/proc`. Loaded two ways:
+//! relocated by btfkit's engine + btfkit-loader, and by libbpf 1.7 (aya cannot
+//! load objects with a TYPE_MATCHES record). Both run the program with
+//! BPF_PROG_TEST_RUN, which executes it in this thread.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::ffi::{CStr, CString};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use btfkit_model::{Btf, Kind};
+
+mod common;
+use common::{require_root, tid};
+
+fn linked_object() -> &'static [u8] {
+    static OBJ: OnceLock<Vec<u8>> = OnceLock::new();
+    OBJ.get_or_init(|| common::build_example("all-queries"))
+}
+
+/// Sets or clears SCHED_RESET_ON_FORK for this thread (the bitfield under test).
+fn set_reset_on_fork(on: bool) {
+    const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
+    let param = libc::sched_param { sched_priority: 0 };
+    let policy = libc::SCHED_OTHER | if on { SCHED_RESET_ON_FORK } else { 0 };
+    // SAFETY: sched_setscheduler on the calling thread (0) with a valid param.
+    let rc = unsafe { libc::sched_setscheduler(0, policy, &param) };
+    assert_eq!(
+        rc,
+        0,
+        "sched_setscheduler: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// What every slot of RESULTS must hold on the running kernel.
+fn expected() -> Vec<(usize, &'static str, u64)> {
+    let data = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+    let k = Btf::parse(&data).unwrap();
+    let ts_id = k.find_by_name_kind("task_struct", Kind::Struct)[0];
+    let ts = k.type_by_id(ts_id).unwrap();
+    let m = ts
+        .members()
+        .find(|m| k.name(m.name_off).unwrap() == "sched_reset_on_fork")
+        .unwrap();
+    let (bit_off, bit_sz) = (m.bit_offset as u64, m.bitfield_size as u64);
+    let byte_sz = k.resolve_size(m.type_id).unwrap();
+    let byte_off = bit_off / 8 / byte_sz * byte_sz;
+    // bpftool agrees on where the bitfield is.
+    let dump = Command::new("bpftool")
+        .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"])
+        .output()
+        .expect("bpftool");
+    let line = format!(
+        "'sched_reset_on_fork' type_id={} bits_offset={bit_off} bitfield_size={bit_sz}",
+        m.type_id
+    );
+    assert!(
+        String::from_utf8_lossy(&dump.stdout).contains(&line),
+        "bpftool disagrees on {line}"
+    );
+    let pid_type = k
+        .type_by_id(k.find_by_name_kind("pid_type", Kind::Enum)[0])
+        .unwrap();
+    let sid = pid_type
+        .enum_values()
+        .find(|v| k.name(v.name_off).unwrap() == "PIDTYPE_SID")
+        .unwrap()
+        .value;
+    // The parent's parent, from /proc.
+    // SAFETY: getppid has no preconditions.
+    let ppid = unsafe { libc::getppid() };
+    let stat = std::fs::read_to_string(format!("/proc/{ppid}/stat")).unwrap();
+    let grandparent: u64 = stat
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The local type id is whatever btfkit link gave task_struct in the object's .BTF.
+    let obj = btfkit_object::BpfObject::parse(linked_object()).unwrap();
+    let local = Btf::parse(obj.btf().unwrap()).unwrap();
+    let local_id = local.find_by_name_kind("task_struct", Kind::Struct)[0] as u64;
+    vec![
+        (0, "hits", 1),
+        (1, "sched_reset_on_fork (read through the shift pair)", 1),
+        (2, "field_signed!(sched_reset_on_fork)", 0),
+        (
+            3,
+            "field_lshift_u64!",
+            64 - (bit_off + bit_sz - byte_off * 8),
+        ),
+        (4, "field_rshift_u64!", 64 - bit_sz),
+        (5, "field_byte_offset!(bitfield)", byte_off),
+        (6, "field_byte_size!(bitfield)", byte_sz),
+        (7, "field_signed!(pid)", 1),
+        (8, "field_byte_size!(comm)", 16),
+        (9, "type_exists!(task_struct)", 1),
+        (10, "type_exists!(btfkit_no_such_type)", 0),
+        (
+            11,
+            "type_size!(task_struct)",
+            k.resolve_size(ts_id).unwrap(),
+        ),
+        (12, "type_matches!(list_head)", 1),
+        (13, "type_id_local!(task_struct)", local_id),
+        (14, "type_id_target!(task_struct)", ts_id as u64),
+        (15, "enum_value_exists!(pid_type, PIDTYPE_TGID)", 1),
+        (16, "enum_value!(pid_type, PIDTYPE_SID)", sid),
+        (17, "enum_value_exists!(pid_type, BTFKIT_NOT_A_PID_TYPE)", 0),
+        (
+            18,
+            "core_read!(task_struct___btfkit, tgid) (flavor)",
+            std::process::id() as u64,
+        ),
+        (
+            19,
+            "core_read!(task, real_parent, real_parent, tgid)",
+            grandparent,
+        ),
+    ]
+}
+
+fn check(leg: &str, results: &[u8]) {
+    let got: Vec<u64> = results
+        .chunks_exact(8)
+        .map(|c| u64::from_ne_bytes(c.try_into().unwrap()))
+        .collect();
+    let mut wrong = Vec::new();
+    for (i, what, want) in expected() {
+        if got[i] != want {
+            wrong.push(format!("{what}: got {}, expected {want}", got[i]));
+        }
+    }
+    assert!(wrong.is_empty(), "{leg}:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_query_through_btfkit_engine_and_loader() {
+    require_root();
+    let obj = linked_object();
+    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+    let kernel = Btf::parse(&kernel).unwrap();
+    let relocated =
+        btfkit_reloc::relocate_object(obj, &btfkit_reloc::Target::new(&kernel)).unwrap();
+    let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
+    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
+    loaded
+        .map(".data")
+        .unwrap()
+        .write(&tid().to_ne_bytes())
+        .unwrap();
+    set_reset_on_fork(true);
+    let ran = loaded.program("all_queries").unwrap().test_run();
+    set_reset_on_fork(false);
+    ran.unwrap();
+    check("btfkit", &loaded.map(".bss").unwrap().read().unwrap());
+}
+
+#[test]
+fn every_query_through_libbpf() {
+    require_root();
+    let obj = linked_object();
+    let name = CString::new("all-queries").unwrap();
+    let opts = libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
+        object_name: name.as_ptr(),
+        ..Default::default()
+    };
+    // SAFETY: libbpf copies the object at open; handles are used while the
+    // object lives; it is closed once.
+    unsafe {
+        let o = libbpf_sys::bpf_object__open_mem(obj.as_ptr().cast(), obj.len() as _, &opts);
+        assert!(!o.is_null() && libbpf_sys::libbpf_get_error(o.cast()) == 0);
+        let find_map = |suffix: &str| {
+            let mut m = libbpf_sys::bpf_object__next_map(o, std::ptr::null());
+            while !m.is_null() {
+                if CStr::from_ptr(libbpf_sys::bpf_map__name(m))
+                    .to_string_lossy()
+                    .ends_with(suffix)
+                {
+                    return m;
+                }
+                m = libbpf_sys::bpf_object__next_map(o, m);
+            }
+            panic!("libbpf has no {suffix} map");
+        };
+        let t = tid().to_ne_bytes();
+        assert_eq!(
+            libbpf_sys::bpf_map__set_initial_value(find_map(".data"), t.as_ptr().cast(), 8),
+            0
+        );
+        assert_eq!(
+            libbpf_sys::bpf_object__load(o),
+            0,
+            "libbpf failed to load the object"
+        );
+        let prog = libbpf_sys::bpf_object__find_program_by_name(o, c"all_queries".as_ptr());
+        let mut run: libbpf_sys::bpf_test_run_opts = std::mem::zeroed();
+        run.sz = std::mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
+        set_reset_on_fork(true);
+        let rc = libbpf_sys::bpf_prog_test_run_opts(libbpf_sys::bpf_program__fd(prog), &mut run);
+        set_reset_on_fork(false);
+        assert_eq!(rc, 0, "test run through libbpf");
+        let mut value = vec![0u8; 160];
+        let key = 0u32;
+        let rc = libbpf_sys::bpf_map__lookup_elem(
+            find_map(".bss"),
+            (&key as *const u32).cast(),
+            4,
+            value.as_mut_ptr().cast(),
+            160,
+            0,
+        );
+        libbpf_sys::bpf_object__close(o);
+        assert_eq!(rc, 0);
+        check("libbpf", &value);
+    }
+}
