@@ -1,0 +1,109 @@
+//! Each example's C twin, compiled by clang-22 with libbpf's
+//! `bpf_core_read.h`, has the same CO-RE records as the Rust example linked
+//! by btfkit: the same set of (kind, root type, access string), and the same
+//! local shape (member names in order, enumerators) for every root type.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use btfkit_model::{Btf, BtfExt, Kind};
+
+mod common;
+
+/// (kind, root type name, access) of every record, and each root type's shape.
+type Records = (
+    BTreeSet<(String, String, String)>,
+    BTreeMap<String, Vec<String>>,
+);
+
+fn records(object: &[u8]) -> Records {
+    let obj = btfkit_object::BpfObject::parse(object).unwrap();
+    let btf = Btf::parse(obj.btf().unwrap()).unwrap();
+    let ext = BtfExt::parse(obj.btf_ext().unwrap()).unwrap();
+    let mut set = BTreeSet::new();
+    let mut shapes = BTreeMap::new();
+    for sec in &ext.core_relo.sections {
+        for r in &sec.records {
+            let t = btf.type_by_id(r.type_id).unwrap();
+            let name = btf.type_name(&t).unwrap().to_string();
+            set.insert((
+                r.kind.short_name().to_string(),
+                name.clone(),
+                btf.name(r.access_str_off).unwrap().to_string(),
+            ));
+            let shape: Vec<String> = match t.kind() {
+                Kind::Struct | Kind::Union => t
+                    .members()
+                    .map(|m| {
+                        format!(
+                            "{}{}",
+                            btf.name(m.name_off).unwrap(),
+                            if m.bitfield_size > 0 {
+                                format!(":{}", m.bitfield_size)
+                            } else {
+                                String::new()
+                            }
+                        )
+                    })
+                    .collect(),
+                Kind::Enum | Kind::Enum64 => t
+                    .enum_values()
+                    .map(|v| format!("{}={}", btf.name(v.name_off).unwrap(), v.value))
+                    .collect(),
+                other => vec![other.name().to_string()],
+            };
+            shapes.insert(name, shape);
+        }
+    }
+    (set, shapes)
+}
+
+fn clang_twin(example: &str) -> Vec<u8> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example)
+        .join("twin.bpf.c");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{example}-twin.o"));
+    let st = Command::new("clang-22")
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-c",
+            "-I/usr/include/x86_64-linux-gnu",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("clang-22 is required (scripts/setup.sh installs it)");
+    assert!(st.success(), "clang-22 failed on {}", src.display());
+    std::fs::read(out).unwrap()
+}
+
+fn compare(example: &str) {
+    let (rust_set, rust_shapes) = records(&common::build_example(example));
+    let (c_set, c_shapes) = records(&clang_twin(example));
+    assert_eq!(
+        rust_set,
+        c_set,
+        "{example}: records differ\n only in Rust: {:?}\n only in C: {:?}",
+        rust_set.difference(&c_set).collect::<Vec<_>>(),
+        c_set.difference(&rust_set).collect::<Vec<_>>()
+    );
+    assert_eq!(rust_shapes, c_shapes, "{example}: local type shapes differ");
+    assert!(!rust_set.is_empty());
+}
+
+#[test]
+fn task_core_has_the_records_clang_writes() {
+    compare("task-core");
+}
+
+#[test]
+fn all_queries_has_the_records_clang_writes() {
+    compare("all-queries");
+}
