@@ -243,7 +243,7 @@ pub fn field_byte_size(input: TokenStream) -> TokenStream {
 pub fn field_exists(input: TokenStream) -> TokenStream {
     field_query(input, "field_exists", |ids| {
         let e = call!(ident_at(ids, 0));
-        (vec!["field_exists"], quote!(#e != 0))
+        (vec!["field_exists"], quote!(::btf::__private::flag(#e)))
     })
 }
 
@@ -323,7 +323,7 @@ fn type_query(
 pub fn type_exists(input: TokenStream) -> TokenStream {
     type_query(input, "type_exists", &["type_exists"], |c| {
         let e = &c[0];
-        quote!(#e != 0)
+        quote!(::btf::__private::flag(#e))
     })
 }
 
@@ -333,7 +333,7 @@ pub fn type_exists(input: TokenStream) -> TokenStream {
 pub fn type_matches(input: TokenStream) -> TokenStream {
     type_query(input, "type_matches", &["type_matches"], |c| {
         let e = &c[0];
-        quote!(#e != 0)
+        quote!(::btf::__private::flag(#e))
     })
 }
 
@@ -416,7 +416,7 @@ fn enum_query(
 pub fn enum_value_exists(input: TokenStream) -> TokenStream {
     enum_query(input, "enum_value_exists", &["enumval_exists"], |c| {
         let e = &c[0];
-        quote!(#e != 0)
+        quote!(::btf::__private::flag(#e))
     })
 }
 

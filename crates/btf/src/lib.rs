@@ -74,6 +74,13 @@ mod descriptor;
 pub mod __private {
     pub use crate::descriptor::*;
 
+    /// An existence answer (0 or 1 after relocation) as `bool`, without a compare.
+    #[inline(always)]
+    pub fn flag(v: u64) -> bool {
+        // SAFETY: masking leaves 0 or 1, both valid `bool` bit patterns.
+        unsafe { core::mem::transmute::<u8, bool>((v & 1) as u8) }
+    }
+
     /// Compiles to nothing; fails to compile when `T` is not relocatable.
     #[inline(always)]
     pub fn assert_relocatable<T: crate::Relocatable>() {}
