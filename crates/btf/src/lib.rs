@@ -75,6 +75,8 @@ pub mod __private {
     pub use crate::descriptor::*;
 
     /// An existence answer (0 or 1 after relocation) as `bool`, without a compare.
+    // `!= 0` (clippy's suggestion) costs the BPF program a compare-and-branch.
+    #[allow(clippy::transmute_int_to_bool)]
     #[inline(always)]
     pub fn flag(v: u64) -> bool {
         // SAFETY: masking leaves 0 or 1, both valid `bool` bit patterns.
