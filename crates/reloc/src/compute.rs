@@ -68,8 +68,8 @@ fn fields_compat(
     mut tid: TypeId,
 ) -> Result<bool, Error> {
     for _ in 0..MAX_COMPAT_DEPTH {
-        let (l_id, lt) = skip(lb, lid)?;
-        let (t_id, tt) = skip(tb, tid)?;
+        let (_, lt) = skip(lb, lid)?;
+        let (_, tt) = skip(tb, tid)?;
         if lt.is_composite() && tt.is_composite() {
             return Ok(true);
         }
@@ -92,7 +92,6 @@ fn fields_compat(
                     (Some(la), Some(ta)) => {
                         lid = la.elem_type;
                         tid = ta.elem_type;
-                        let _ = (l_id, t_id);
                         continue;
                     }
                     _ => false,
@@ -419,7 +418,7 @@ pub fn match_candidate(
         } else {
             if i > 0 {
                 let Some(a) = tt.array() else { return Ok(None) };
-                let flex = a.nelems == 0 && is_last_member(tb, t.accessors.last(), tid);
+                let flex = a.nelems == 0 && is_last_member(tb, t.accessors.last());
                 if !flex && lacc.idx >= a.nelems {
                     return Ok(None);
                 }
@@ -442,7 +441,7 @@ pub fn match_candidate(
 }
 
 /// Whether the array reached through `parent` is its struct's last member (a flexible array).
-fn is_last_member(tb: &Btf<'_>, parent: Option<&Accessor>, _array: TypeId) -> bool {
+fn is_last_member(tb: &Btf<'_>, parent: Option<&Accessor>) -> bool {
     let Some(p) = parent else { return false };
     let Some(_) = &p.name else { return false };
     tb.type_by_id(p.type_id)
