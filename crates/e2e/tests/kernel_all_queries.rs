@@ -6,7 +6,7 @@
 //! BPF_PROG_TEST_RUN, which executes it in this thread.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -167,29 +167,11 @@ fn every_query_through_libbpf() {
     require_root();
     let obj = linked_object();
     let name = CString::new("all-queries").unwrap();
-    let opts = libbpf_sys::bpf_object_open_opts {
-        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
-        object_name: name.as_ptr(),
-        ..Default::default()
-    };
     // SAFETY: libbpf copies the object at open; handles are used while the
     // object lives; it is closed once.
     unsafe {
-        let o = libbpf_sys::bpf_object__open_mem(obj.as_ptr().cast(), obj.len() as _, &opts);
-        assert!(!o.is_null() && libbpf_sys::libbpf_get_error(o.cast()) == 0);
-        let find_map = |suffix: &str| {
-            let mut m = libbpf_sys::bpf_object__next_map(o, std::ptr::null());
-            while !m.is_null() {
-                if CStr::from_ptr(libbpf_sys::bpf_map__name(m))
-                    .to_string_lossy()
-                    .ends_with(suffix)
-                {
-                    return m;
-                }
-                m = libbpf_sys::bpf_object__next_map(o, m);
-            }
-            panic!("libbpf has no {suffix} map");
-        };
+        let o = common::libbpf_open(obj, &name);
+        let find_map = |suffix: &str| common::libbpf_map(o, suffix);
         let t = tid().to_ne_bytes();
         assert_eq!(
             libbpf_sys::bpf_map__set_initial_value(find_map(".data"), t.as_ptr().cast(), 8),

@@ -7,7 +7,7 @@
 //! equal `gettid()`, `getpid()`, `getppid()` and `/proc/thread-self/comm`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::sync::OnceLock;
 
 /// The program's `Results` in `.bss`, as user space reads it.
@@ -123,32 +123,11 @@ fn relocated_and_loaded_by_libbpf() {
     require_root();
     let obj = linked_object();
     let name = CString::new("task-core").unwrap();
-    let opts = libbpf_sys::bpf_object_open_opts {
-        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
-        object_name: name.as_ptr(),
-        ..Default::default()
-    };
     // SAFETY: libbpf copies the object during open; every handle is used while
     // the object lives and the object is closed once at the end.
     unsafe {
-        let o = libbpf_sys::bpf_object__open_mem(obj.as_ptr().cast(), obj.len() as _, &opts);
-        assert!(
-            !o.is_null() && libbpf_sys::libbpf_get_error(o.cast()) == 0,
-            "libbpf could not open the object"
-        );
-        let find_map = |suffix: &str| {
-            let mut m = libbpf_sys::bpf_object__next_map(o, std::ptr::null());
-            while !m.is_null() {
-                let n = CStr::from_ptr(libbpf_sys::bpf_map__name(m))
-                    .to_string_lossy()
-                    .to_string();
-                if n.ends_with(suffix) {
-                    return m;
-                }
-                m = libbpf_sys::bpf_object__next_map(o, m);
-            }
-            panic!("libbpf has no {suffix} map");
-        };
+        let o = common::libbpf_open(obj, &name);
+        let find_map = |suffix: &str| common::libbpf_map(o, suffix);
         let data = find_map(".data");
         let t = tid().to_ne_bytes();
         assert_eq!(

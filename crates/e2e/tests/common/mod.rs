@@ -65,3 +65,40 @@ pub fn require_root() {
         "the running kernel has no /sys/kernel/btf/vmlinux"
     );
 }
+
+/// Opens `object` with libbpf (which copies it); the caller closes it.
+pub fn libbpf_open(object: &[u8], name: &std::ffi::CStr) -> *mut libbpf_sys::bpf_object {
+    let opts = libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
+        object_name: name.as_ptr(),
+        ..Default::default()
+    };
+    // SAFETY: libbpf copies the object during open; `opts` and `name` outlive the call.
+    let o = unsafe {
+        libbpf_sys::bpf_object__open_mem(object.as_ptr().cast(), object.len() as _, &opts)
+    };
+    // SAFETY: libbpf_get_error accepts any pointer libbpf returned.
+    assert!(
+        !o.is_null() && unsafe { libbpf_sys::libbpf_get_error(o.cast()) } == 0,
+        "libbpf could not open the object"
+    );
+    o
+}
+
+/// The map of an open libbpf object whose name ends with `suffix` (`.bss`, `.data`).
+pub fn libbpf_map(o: *mut libbpf_sys::bpf_object, suffix: &str) -> *mut libbpf_sys::bpf_map {
+    // SAFETY: `o` is an open object; map names are NUL-terminated strings it owns.
+    unsafe {
+        let mut m = libbpf_sys::bpf_object__next_map(o, std::ptr::null());
+        while !m.is_null() {
+            if std::ffi::CStr::from_ptr(libbpf_sys::bpf_map__name(m))
+                .to_string_lossy()
+                .ends_with(suffix)
+            {
+                return m;
+            }
+            m = libbpf_sys::bpf_object__next_map(o, m);
+        }
+    }
+    panic!("libbpf has no {suffix} map");
+}
