@@ -50,6 +50,77 @@ fn libbpf_find(btf: *const libbpf_sys::btf, name: &std::ffi::CStr) -> i32 {
     unsafe { libbpf_sys::btf__find_by_name_kind(btf, name.as_ptr(), libbpf_sys::BTF_KIND_STRUCT) }
 }
 
+/// Every BPF object embedded in Debian's libbpf-tools binaries that has CO-RE records.
+fn libbpf_tools_objects() -> Vec<Vec<u8>> {
+    let list = Command::new("dpkg").args(["-L", "libbpf-tools"]).output();
+    let Ok(list) = list else { return Vec::new() };
+    let mut out = Vec::new();
+    for path in String::from_utf8_lossy(&list.stdout).lines() {
+        let p = std::path::Path::new(path);
+        if !path.starts_with("/usr/sbin/") || !p.is_file() || p.is_symlink() {
+            continue;
+        }
+        let Ok(binary) = std::fs::read(p) else {
+            continue;
+        };
+        for emb in btfkit_object::find_embedded_bpf_objects(&binary) {
+            if let Some(bytes) = emb.bytes(&binary) {
+                let has_core = btfkit_object::BpfObject::parse(bytes)
+                    .ok()
+                    .and_then(|o| {
+                        o.btf_ext().map(|e| {
+                            btfkit_model::BtfExt::parse(e).map_or(0, |x| x.core_relo.len())
+                        })
+                    })
+                    .unwrap_or(0)
+                    > 0;
+                if has_core {
+                    out.push(bytes.to_vec());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// libbpf relocating `obj` for `target` (open with btf_custom_path + prepare).
+fn libbpf_prepare(obj: &[u8], target: &std::ffi::CStr) -> i32 {
+    let opts = libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
+        btf_custom_path: target.as_ptr(),
+        ..Default::default()
+    };
+    // SAFETY: libbpf copies `obj` at open; `opts` outlives the calls; the
+    // object is closed once.
+    unsafe {
+        libbpf_sys::libbpf_set_print(None);
+        let o =
+            libbpf_sys::bpf_object__open_mem(obj.as_ptr() as *const c_void, obj.len() as _, &opts);
+        if o.is_null() || libbpf_sys::libbpf_get_error(o as *const c_void) != 0 {
+            return -1;
+        }
+        let rc = libbpf_sys::bpf_object__prepare(o);
+        libbpf_sys::bpf_object__close(o);
+        rc
+    }
+}
+
+/// The release btfkit binary next to this one, if built.
+fn btfkit_binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let p = exe.parent()?.join("btfkit");
+    p.exists().then_some(p)
+}
+
+fn run_quiet(program: &std::path::Path, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The struct names most referenced by members and pointers: the lookups a
 /// loader does most.
 fn common_struct_names(btf: &Btf<'_>, n: usize) -> Vec<String> {
@@ -277,6 +348,74 @@ fn main() -> Result<()> {
         reference_name: "btf-rs resolve_ids_by_name (lookups only)".into(),
         reference: btfrs_lookup,
     });
+
+    // Relocate every CO-RE object embedded in libbpf-tools for the running kernel.
+    let corpus = libbpf_tools_objects();
+    let target = btfkit_reloc::Target::new(&btf);
+    let ours_relocate = median(runs.min(11), || {
+        corpus
+            .iter()
+            .map(|o| btfkit_reloc::relocate_object(o, &target).map_or(0, |r| r.decisions.len()))
+            .sum::<usize>()
+    });
+    let ours_relocate_cold = median(runs.min(11), || {
+        let t = btfkit_reloc::Target::new(&btf);
+        corpus
+            .iter()
+            .map(|o| btfkit_reloc::relocate_object(o, &t).map_or(0, |r| r.decisions.len()))
+            .sum::<usize>()
+    });
+    let cpath_vmlinux = std::ffi::CString::new(path.as_str())?;
+    let libbpf_relocate = median(runs.min(5), || {
+        corpus
+            .iter()
+            .map(|o| libbpf_prepare(o, &cpath_vmlinux))
+            .sum::<i32>()
+    });
+    let label = format!("relocate {} libbpf-tools objects", corpus.len());
+    rows.push(Row {
+        workload: format!("{label} (target indexed once)"),
+        ours: ours_relocate,
+        reference_name:
+            "libbpf open+prepare (relocation + map creation; libbpf has no relocation-only API)"
+                .into(),
+        reference: libbpf_relocate,
+    });
+    rows.push(Row {
+        workload: format!("{label} (index built per run)"),
+        ours: ours_relocate_cold,
+        reference_name: "libbpf open+prepare, same".into(),
+        reference: libbpf_relocate,
+    });
+
+    // Whole commands a user runs, output to /dev/null.
+    if let Some(btfkit) = btfkit_binary() {
+        for (what, ours_args, their_args) in [
+            (
+                "`dump` raw format",
+                vec!["dump", path.as_str()],
+                vec!["btf", "dump", "file", path.as_str()],
+            ),
+            (
+                "`dump --format c`",
+                vec!["dump", "--format", "c", path.as_str()],
+                vec!["btf", "dump", "file", path.as_str(), "format", "c"],
+            ),
+        ] {
+            let ours = median(runs.min(11), || run_quiet(&btfkit, &ours_args));
+            let theirs = median(runs.min(11), || {
+                run_quiet(std::path::Path::new("bpftool"), &their_args)
+            });
+            rows.push(Row {
+                workload: format!("whole command: btfkit {what}"),
+                ours,
+                reference_name: "bpftool btf dump (same output)".into(),
+                reference: theirs,
+            });
+        }
+    } else {
+        eprintln!("note: build the btfkit binary (cargo build --release -p btfkit) for the whole-command rows");
+    }
 
     let write = median(runs, || btf.to_bytes());
     rows.push(Row {

@@ -14,32 +14,60 @@ use crate::spec::{essential_name, essential_name_len, format_spec, parse_spec};
 use crate::Error;
 
 /// A target BTF with its candidate index (built once, reused for every object).
+///
+/// Unflavored names are found through the model's name index; the few target
+/// types whose own names carry a `___flavor` are indexed by essential name here.
 pub struct Target<'t> {
     btf: &'t Btf<'t>,
-    /// essential name → type ids, in id order.
-    by_essential_name: HashMap<&'t str, Vec<TypeId>>,
+    /// essential name → ids of target types whose names have a flavor.
+    flavored: HashMap<&'t str, Vec<TypeId>>,
+}
+
+/// (offset, string) of every string in `table` whose essential name is shorter.
+fn flavored_strings(table: &[u8], base: u32) -> HashMap<u32, &str> {
+    let mut out = HashMap::new();
+    let mut off = 0usize;
+    while off < table.len() {
+        let len = table[off..]
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(table.len() - off);
+        let bytes = &table[off..off + len];
+        if bytes.windows(3).any(|w| w == b"___") {
+            if let Ok(name) = std::str::from_utf8(bytes) {
+                if essential_name_len(name) < name.len() {
+                    out.insert(base + off as u32, name);
+                }
+            }
+        }
+        off += len + 1;
+    }
+    out
 }
 
 impl<'t> Target<'t> {
-    /// Indexes `btf` (a vmlinux, or split module BTF over its base) by essential name.
+    /// Indexes `btf` (a vmlinux, or split module BTF over its base).
     pub fn new(btf: &'t Btf<'t>) -> Target<'t> {
-        let mut by_essential_name: HashMap<&'t str, Vec<TypeId>> = HashMap::new();
-        for id in btf.type_ids() {
-            let Ok(t) = btf.type_by_id(id) else { continue };
-            if t.name_off() == 0 {
-                continue;
-            }
-            if let Ok(name) = btf.name(t.name_off()) {
-                by_essential_name
-                    .entry(essential_name(name))
-                    .or_default()
-                    .push(id);
+        let mut strings = HashMap::new();
+        let mut own_base = 0u32;
+        if let Some(base) = btf.base() {
+            let table = base.string_section();
+            own_base = table.len() as u32;
+            strings.extend(flavored_strings(table, 0));
+        }
+        strings.extend(flavored_strings(btf.string_section(), own_base));
+        let mut flavored: HashMap<&'t str, Vec<TypeId>> = HashMap::new();
+        if !strings.is_empty() {
+            for id in btf.type_ids() {
+                let Ok(t) = btf.type_by_id(id) else { continue };
+                if strings.contains_key(&t.name_off()) {
+                    if let Ok(name) = btf.name(t.name_off()) {
+                        flavored.entry(essential_name(name)).or_default().push(id);
+                    }
+                }
             }
         }
-        Target {
-            btf,
-            by_essential_name,
-        }
+        Target { btf, flavored }
     }
 
     /// The target BTF.
@@ -50,14 +78,14 @@ impl<'t> Target<'t> {
     /// Candidates for a local type of `kind` named `name` (flavor ignored): the
     /// base's first; a split target's own types only when the base has none.
     fn candidates(&self, kind: Kind, name: &str) -> Vec<TypeId> {
-        let ids = self
-            .by_essential_name
-            .get(essential_name(name))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let essential = essential_name(name);
+        let mut ids = self.btf.find_by_name(essential);
+        if let Some(more) = self.flavored.get(essential) {
+            ids.extend(more);
+            ids.sort_unstable();
+        }
         let of_kind: Vec<TypeId> = ids
-            .iter()
-            .copied()
+            .into_iter()
             .filter(|&id| self.btf.type_by_id(id).is_ok_and(|t| t.kind() == kind))
             .collect();
         let split_start = self.btf.start_id();
