@@ -149,6 +149,46 @@ fn markers(kinds_and_access: &[(&str, String)], ty_name: &str) -> (TokenStream2,
     (quote!(unsafe extern "C" { #decls }), idents)
 }
 
+macro_rules! call {
+    ($id:expr) => {{
+        let id = $id;
+        quote!((unsafe { #id() }))
+    }};
+}
+
+/// The block every query expands to: the host-target error, the relocatable
+/// check, a compile-time `check` (path or enumerator), the markers for `kinds`
+/// (all with `access`), and the value built from the marker calls.
+fn query_block(
+    ty: &Type,
+    macro_name: &str,
+    kinds: &[&str],
+    access: &str,
+    check: TokenStream2,
+    span: Span,
+    value: impl FnOnce(&[TokenStream2]) -> TokenStream2,
+) -> TokenStream {
+    let name = match type_name(ty) {
+        Ok(n) => n,
+        Err(e) => return e.into_compile_error().into(),
+    };
+    let spec: Vec<(&str, String)> = kinds.iter().map(|k| (*k, access.to_string())).collect();
+    let (decls, idents) = markers(&spec, &name);
+    let calls: Vec<TokenStream2> = idents.iter().map(|i| call!(i)).collect();
+    let value = value(&calls);
+    let host = host_error(macro_name);
+    quote_spanned! {span=>
+        {
+            #host
+            ::btf::__private::assert_relocatable::<#ty>();
+            #check
+            #decls
+            #value
+        }
+    }
+    .into()
+}
+
 /// `T, path`.
 struct FieldQuery {
     ty: Type,
@@ -168,112 +208,91 @@ impl Parse for FieldQuery {
 fn field_query(
     input: TokenStream,
     macro_name: &str,
-    build: impl Fn(&[Ident]) -> (Vec<&'static str>, TokenStream2),
+    kinds: &[&str],
+    value: impl FnOnce(&[TokenStream2]) -> TokenStream2,
 ) -> TokenStream {
     let q = parse_macro_input!(input as FieldQuery);
     let ty = &q.ty;
-    let name = match type_name(ty) {
-        Ok(n) => n,
-        Err(e) => return e.into_compile_error().into(),
-    };
-    let access = q.path.marker_access();
-    // The kinds the expansion needs are known before the identifiers; build twice.
-    let (kinds, _) = build(&[]);
-    let spec: Vec<(&str, String)> = kinds.iter().map(|k| (*k, access.clone())).collect();
-    let (decls, idents) = markers(&spec, &name);
-    let (_, value) = build(&idents);
-    let host = host_error(macro_name);
     let root = Ident::new("__btf_shadow", Span::mixed_site());
     let projection = q.path.projection(&root);
-    let span = q.path.span;
-    quote_spanned! {span=>
-        {
-            #host
-            ::btf::__private::assert_relocatable::<#ty>();
-            let _ = |#root: &<#ty as ::btf::__private::BtfField>::Shadow| {
-                let _ = #projection;
-            };
-            #decls
-            #value
-        }
-    }
-    .into()
-}
-
-macro_rules! call {
-    ($id:expr) => {{
-        let id = $id;
-        quote!((unsafe { #id() }))
-    }};
-}
-
-fn ident_at(ids: &[Ident], i: usize) -> Ident {
-    ids.get(i)
-        .cloned()
-        .unwrap_or_else(|| format_ident!("__btf_unused"))
+    let check = quote! {
+        let _ = |#root: &<#ty as ::btf::__private::BtfField>::Shadow| {
+            let _ = #projection;
+        };
+    };
+    query_block(
+        ty,
+        macro_name,
+        kinds,
+        &q.path.marker_access(),
+        check,
+        q.path.span,
+        value,
+    )
 }
 
 /// `field_byte_offset!(T, path) -> Option<usize>`: the member's byte offset in the
 /// target kernel's `T`, or `None` when the kernel has no such member.
 #[proc_macro]
 pub fn field_byte_offset(input: TokenStream) -> TokenStream {
-    field_query(input, "field_byte_offset", |ids| {
-        let (e, v) = (call!(ident_at(ids, 0)), call!(ident_at(ids, 1)));
-        (
-            vec!["field_exists", "byte_off"],
-            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None }),
-        )
-    })
+    field_query(
+        input,
+        "field_byte_offset",
+        &["field_exists", "byte_off"],
+        |c| {
+            let (e, v) = (&c[0], &c[1]);
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None })
+        },
+    )
 }
 
 /// `field_byte_size!(T, path) -> Option<usize>`: the member's size in bytes.
 #[proc_macro]
 pub fn field_byte_size(input: TokenStream) -> TokenStream {
-    field_query(input, "field_byte_size", |ids| {
-        let (e, v) = (call!(ident_at(ids, 0)), call!(ident_at(ids, 1)));
-        (
-            vec!["field_exists", "byte_sz"],
-            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None }),
-        )
-    })
+    field_query(
+        input,
+        "field_byte_size",
+        &["field_exists", "byte_sz"],
+        |c| {
+            let (e, v) = (&c[0], &c[1]);
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None })
+        },
+    )
 }
 
 /// `field_exists!(T, path) -> bool`.
 #[proc_macro]
 pub fn field_exists(input: TokenStream) -> TokenStream {
-    field_query(input, "field_exists", |ids| {
-        let e = call!(ident_at(ids, 0));
-        (vec!["field_exists"], quote!(::btf::__private::flag(#e)))
+    field_query(input, "field_exists", &["field_exists"], |c| {
+        let e = &c[0];
+        quote!(::btf::__private::flag(#e))
     })
 }
 
 /// `field_signed!(T, path) -> Option<bool>`: whether the member is a signed integer.
 #[proc_macro]
 pub fn field_signed(input: TokenStream) -> TokenStream {
-    field_query(input, "field_signed", |ids| {
-        let (e, v) = (call!(ident_at(ids, 0)), call!(ident_at(ids, 1)));
-        (
-            vec!["field_exists", "signed"],
-            quote!(if #e != 0 { ::core::option::Option::Some(#v != 0) } else { ::core::option::Option::None }),
-        )
+    field_query(input, "field_signed", &["field_exists", "signed"], |c| {
+        let (e, v) = (&c[0], &c[1]);
+        quote!(if #e != 0 { ::core::option::Option::Some(#v != 0) } else { ::core::option::Option::None })
     })
 }
 
 /// `field_lshift_u64!(T, path) -> u32`: left shift that brings a bitfield's top bit to bit 63.
 #[proc_macro]
 pub fn field_lshift_u64(input: TokenStream) -> TokenStream {
-    field_query(input, "field_lshift_u64", |ids| {
-        let v = call!(ident_at(ids, 0));
-        (vec!["lshift_u64"], quote!(#v as u32))
+    field_query(input, "field_lshift_u64", &["lshift_u64"], |c| {
+        let v = &c[0];
+        quote!(#v as u32)
     })
 }
 
 /// `field_rshift_u64!(T, path) -> u32`: right shift that then brings the bitfield to bit 0.
 #[proc_macro]
 pub fn field_rshift_u64(input: TokenStream) -> TokenStream {
-    field_query(input, "field_rshift_u64", |ids| {
-        let v = call!(ident_at(ids, 0));
-        (vec!["rshift_u64"], quote!(#v as u32))
+    field_query(input, "field_rshift_u64", &["rshift_u64"], |c| {
+        let v = &c[0];
+        quote!(#v as u32)
     })
 }
 
@@ -297,25 +316,15 @@ fn type_query(
     value: impl FnOnce(&[TokenStream2]) -> TokenStream2,
 ) -> TokenStream {
     let q = parse_macro_input!(input as TypeQuery);
-    let ty = &q.ty;
-    let name = match type_name(ty) {
-        Ok(n) => n,
-        Err(e) => return e.into_compile_error().into(),
-    };
-    let spec: Vec<(&str, String)> = kinds.iter().map(|k| (*k, String::new())).collect();
-    let (decls, idents) = markers(&spec, &name);
-    let calls: Vec<TokenStream2> = idents.iter().map(|i| call!(i)).collect();
-    let value = value(&calls);
-    let host = host_error(macro_name);
-    quote! {
-        {
-            #host
-            ::btf::__private::assert_relocatable::<#ty>();
-            #decls
-            #value
-        }
-    }
-    .into()
+    query_block(
+        &q.ty,
+        macro_name,
+        kinds,
+        "",
+        TokenStream2::new(),
+        Span::call_site(),
+        value,
+    )
 }
 
 /// `type_exists!(T) -> bool`: whether the target kernel has a compatible type.
@@ -388,27 +397,18 @@ fn enum_query(
 ) -> TokenStream {
     let q = parse_macro_input!(input as EnumQuery);
     let ty = &q.ty;
-    let name = match type_name(ty) {
-        Ok(n) => n,
-        Err(e) => return e.into_compile_error().into(),
-    };
     let variant = strip_raw(&q.variant);
-    let check = format_ident!("__btf_enumerator_{}", variant, span = q.variant.span());
-    let spec: Vec<(&str, String)> = kinds.iter().map(|k| (*k, variant.clone())).collect();
-    let (decls, idents) = markers(&spec, &name);
-    let calls: Vec<TokenStream2> = idents.iter().map(|i| call!(i)).collect();
-    let value = value(&calls);
-    let host = host_error(macro_name);
-    quote! {
-        {
-            #host
-            ::btf::__private::assert_relocatable::<#ty>();
-            let _: () = <#ty>::#check;
-            #decls
-            #value
-        }
-    }
-    .into()
+    let check_ident = format_ident!("__btf_enumerator_{}", variant, span = q.variant.span());
+    let check = quote!(let _: () = <#ty>::#check_ident;);
+    query_block(
+        ty,
+        macro_name,
+        kinds,
+        &variant,
+        check,
+        Span::call_site(),
+        value,
+    )
 }
 
 /// `enum_value_exists!(E, V) -> bool`: whether the kernel's enum has enumerator `V`.
