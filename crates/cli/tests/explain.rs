@@ -1,0 +1,126 @@
+//! `btfkit explain`: one row per relocation with libbpf's vocabulary, JSON
+//! with the documented fields, and exit status 0 (all applied), 1 (some
+//! poisoned or failed), 2 (unreadable input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn clang(src: &Path, out: &str) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
+    let st = Command::new("clang-22")
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-c",
+            "-I/usr/include/x86_64-linux-gnu",
+        ])
+        .arg(src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("clang-22 is required (scripts/setup.sh installs it)");
+    assert!(st.success(), "clang-22 failed on {}", src.display());
+    out
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../reloc/tests/data")
+        .join(name)
+}
+
+fn explain(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_btfkit"))
+        .arg("explain")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_relocation_applied_exits_0_with_json_rows() {
+    let obj = clang(&data("rules.bpf.c"), "explain-rules.o");
+    let target = clang(&data("target_moved.c"), "explain-moved.o");
+    let (code, stdout, stderr) = explain(&[
+        obj.as_os_str(),
+        "--target".as_ref(),
+        target.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.len(), 23);
+    for field in [
+        "prog",
+        "insn",
+        "kind",
+        "local_type",
+        "access",
+        "target_type_id",
+        "old",
+        "new",
+        "poisoned",
+        "reason",
+    ] {
+        assert!(
+            rows.iter().all(|r| r.get(field).is_some()),
+            "every row has {field}"
+        );
+    }
+    let first = &rows[0];
+    assert_eq!(first["prog"], "rules");
+    assert_eq!(first["kind"], "byte_off");
+    assert!(
+        first["local_type"]
+            .as_str()
+            .unwrap()
+            .ends_with("] struct rs.a (0:0 @ offset 0)"),
+        "{first}"
+    );
+    assert_eq!(
+        (first["old"].as_u64(), first["new"].as_u64()),
+        (Some(0), Some(32))
+    );
+    assert_eq!(first["poisoned"], false);
+}
+
+#[test]
+fn poisoned_relocations_exit_1_and_say_why() {
+    let obj = clang(&data("rules.bpf.c"), "explain-rules2.o");
+    let target = clang(&data("target_missing.c"), "explain-missing.o");
+    let (code, stdout, _) = explain(&[
+        obj.as_os_str(),
+        "--target".as_ref(),
+        target.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code, Some(1));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let poisoned: Vec<_> = rows.iter().filter(|r| r["poisoned"] == true).collect();
+    assert!(poisoned.len() >= 3);
+    assert!(poisoned
+        .iter()
+        .all(|r| r["reason"].as_str().is_some_and(|s| !s.is_empty())));
+    let (code, text, _) = explain(&[obj.as_os_str(), "--target".as_ref(), target.as_os_str()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("POISONED") && text.contains("relocation(s):"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unreadable_input_exits_2_with_one_line() {
+    let (code, _, stderr) = explain(&["/nonexistent.o".as_ref()]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot read /nonexistent.o"), "{stderr}");
+}
