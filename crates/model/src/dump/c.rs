@@ -62,14 +62,40 @@ struct CDump<'b, 'a> {
     out: String,
     state: Vec<State>,
     /// Tag names (struct/union/enum) as emitted, by type id.
-    tag_names: HashMap<TypeId, String>,
+    tag_names: IdMap<String>,
     /// Ordinary identifiers (typedefs), by type id.
-    ident_names: HashMap<TypeId, String>,
+    ident_names: IdMap<String>,
     /// Enumerator names as emitted, by (enum id, index).
     enumerator_names: HashMap<(TypeId, usize), String>,
     /// Alignment of each type as this dump lays it out.
-    align_memo: HashMap<TypeId, u64>,
-    packed_memo: HashMap<TypeId, bool>,
+    align_memo: IdMap<u64>,
+    packed_memo: IdMap<bool>,
+    /// (type, need) pairs whose declarations are all emitted already: bit 0
+    /// for `Need::Declared`, bit 1 for `Need::Complete`.
+    refs_done: Vec<u8>,
+    /// How many types are `State::Visiting` right now.
+    visiting: usize,
+}
+
+/// A table indexed by type id (ids are dense, so a Vec beats hashing).
+struct IdMap<T> {
+    slots: Vec<Option<T>>,
+}
+
+impl<T> IdMap<T> {
+    fn new(n: usize) -> Self {
+        IdMap {
+            slots: std::iter::repeat_with(|| None).take(n).collect(),
+        }
+    }
+    fn get(&self, id: &TypeId) -> Option<&T> {
+        self.slots.get(*id as usize).and_then(Option::as_ref)
+    }
+    fn insert(&mut self, id: TypeId, v: T) {
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            *slot = Some(v);
+        }
+    }
 }
 
 fn is_named_aggregate(t: &Type<'_>) -> bool {
@@ -86,11 +112,13 @@ impl<'b, 'a> CDump<'b, 'a> {
             btf,
             out: String::new(),
             state: vec![State::None; n],
-            tag_names: HashMap::new(),
-            ident_names: HashMap::new(),
+            tag_names: IdMap::new(n),
+            ident_names: IdMap::new(n),
             enumerator_names: HashMap::new(),
-            align_memo: HashMap::new(),
-            packed_memo: HashMap::new(),
+            align_memo: IdMap::new(n),
+            packed_memo: IdMap::new(n),
+            refs_done: vec![0; n],
+            visiting: 0,
         };
         d.assign_names();
         d
@@ -155,6 +183,11 @@ impl<'b, 'a> CDump<'b, 'a> {
 
     fn set_state(&mut self, id: TypeId, s: State) {
         if let Some(slot) = self.state.get_mut(id as usize) {
+            match (*slot == State::Visiting, s == State::Visiting) {
+                (false, true) => self.visiting += 1,
+                (true, false) => self.visiting -= 1,
+                _ => {}
+            }
             *slot = s;
         }
     }
@@ -239,6 +272,25 @@ impl<'b, 'a> CDump<'b, 'a> {
         if depth > MAX_DEPTH || id == 0 {
             return;
         }
+        let bit = if need == Need::Complete { 2 } else { 1 };
+        if self
+            .refs_done
+            .get(id as usize)
+            .is_some_and(|b| b & bit != 0)
+        {
+            return;
+        }
+        self.emit_ref_uncached(id, need, depth);
+        // Only a finished walk counts: a type still being visited may gain
+        // declarations later.
+        if self.visiting == 0 {
+            if let Some(b) = self.refs_done.get_mut(id as usize) {
+                *b |= bit;
+            }
+        }
+    }
+
+    fn emit_ref_uncached(&mut self, id: TypeId, need: Need, depth: u32) {
         let Ok(t) = self.btf.type_by_id(id) else {
             return;
         };
