@@ -274,7 +274,7 @@ pub fn field_exists(input: TokenStream) -> TokenStream {
 pub fn field_signed(input: TokenStream) -> TokenStream {
     field_query(input, "field_signed", &["field_exists", "signed"], |c| {
         let (e, v) = (&c[0], &c[1]);
-        quote!(if #e != 0 { ::core::option::Option::Some(#v != 0) } else { ::core::option::Option::None })
+        quote!(if #e != 0 { ::core::option::Option::Some(::btf::__private::flag(#v)) } else { ::core::option::Option::None })
     })
 }
 
@@ -516,23 +516,32 @@ pub fn core_read(input: TokenStream) -> TokenStream {
     let last = hops.len() - 1;
     for (i, ((path, _), q)) in hops.iter().zip(&idents).enumerate() {
         let projection = path.projection(&root);
-        let step = quote! {
+        // From the second hop on, the offset marker comes before the load of the
+        // previous hop's pointer: the marker call clobbers r1-r5, and this order
+        // lets the loaded pointer go straight into the helper's argument register.
+        let addr = if i == 0 {
+            quote!(__btf_p.wrapping_add(unsafe { #q() } as usize))
+        } else {
+            quote! {{
+                let __btf_off = unsafe { #q() } as usize;
+                (__btf_v.assume_init() as *const u8).wrapping_add(__btf_off)
+            }}
+        };
+        steps.extend(quote! {
+            let __btf_addr: *const u8 = #addr;
             let mut __btf_v = ::btf::__private::uninit_for(
                 |#root: &<#ty as ::btf::__private::BtfField>::Shadow| #projection,
             );
             let __btf_ret = ::btf::__private::probe_read_kernel(
                 __btf_v.as_mut_ptr() as *mut u8,
                 ::core::mem::size_of_val(&__btf_v) as u32,
-                __btf_p.wrapping_add(unsafe { #q() } as usize),
+                __btf_addr,
             );
             if __btf_ret < 0 {
                 break '__btf_read ::core::result::Result::Err(__btf_ret);
             }
-        };
-        steps.extend(step);
-        if i < last {
-            steps.extend(quote! { let __btf_p = __btf_v.assume_init() as *const u8; });
-        } else {
+        });
+        if i == last {
             steps.extend(quote! { ::core::result::Result::Ok(__btf_v.assume_init()) });
         }
     }
@@ -609,13 +618,14 @@ pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
             if __btf_ret < 0 {
                 ::core::result::Result::Err(__btf_ret)
             } else {
-                __btf_val <<= unsafe { #lshift() } as u32;
-                let __btf_r = unsafe { #rshift() } as u32;
-                ::core::result::Result::Ok(if unsafe { #signed() } != 0 {
-                    ((__btf_val as i64) >> __btf_r) as u64
-                } else {
-                    __btf_val >> __btf_r
-                })
+                // All three markers before the value is loaded: each is a call
+                // that clobbers r1-r5, so the value stays in a register.
+                let __btf_l = unsafe { #lshift() };
+                let __btf_r = unsafe { #rshift() };
+                let __btf_signed = unsafe { #signed() };
+                ::core::result::Result::Ok(::btf::__private::extract_bits(
+                    __btf_val, __btf_l, __btf_r, __btf_signed,
+                ))
             }
         }
     }

@@ -83,6 +83,27 @@ pub mod __private {
         unsafe { core::mem::transmute::<u8, bool>((v & 1) as u8) }
     }
 
+    /// The bitfield in `raw` (the member's storage bytes, read into the low
+    /// bytes of a `u64`): shifted left by `lshift`, then right by `rshift`,
+    /// arithmetically when `signed` is not 0 (libbpf's
+    /// `BPF_CORE_READ_BITFIELD` rule).
+    ///
+    /// The arguments are the raw `lshift_u64`, `rshift_u64` and `signed`
+    /// relocation values; the shifts are always below 64 (libbpf poisons a
+    /// relocation it cannot resolve instead of patching a value), and the
+    /// assumption drops Rust's shift masking.
+    #[inline(always)]
+    pub fn extract_bits(raw: u64, lshift: u64, rshift: u64, signed: u64) -> u64 {
+        // SAFETY: CO-RE shift relocations are in 0..=63 (see above).
+        unsafe { core::hint::assert_unchecked(lshift < 64 && rshift < 64) };
+        let up = raw << lshift;
+        if signed != 0 {
+            ((up as i64) >> rshift) as u64
+        } else {
+            up >> rshift
+        }
+    }
+
     /// Compiles to nothing; fails to compile when `T` is not relocatable.
     #[inline(always)]
     pub fn assert_relocatable<T: crate::Relocatable>() {}
