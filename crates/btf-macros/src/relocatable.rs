@@ -14,6 +14,17 @@ use crate::strip_raw;
 struct FieldAttrs {
     anon: bool,
     bits: u32,
+    /// `name = "..."`: the BTF name when it differs from the Rust name.
+    btf_name: Option<syn::LitStr>,
+}
+
+/// Whether `s` is a C identifier (what a BTF member name is).
+fn is_c_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
@@ -30,10 +41,28 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
                     return Err(meta.error("a bitfield has 1 to 64 bits"));
                 }
                 Ok(())
+            } else if meta.path.is_ident("name") {
+                let name: syn::LitStr = meta.value()?.parse()?;
+                if !is_c_ident(&name.value()) {
+                    return Err(syn::Error::new(
+                        name.span(),
+                        "a BTF member name is a C identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                    ));
+                }
+                out.btf_name = Some(name);
+                Ok(())
             } else {
-                Err(meta.error("unknown btf attribute: expected `anon` or `bits = N`"))
+                Err(meta.error(
+                    "unknown btf attribute: expected `anon`, `bits = N` or `name = \"...\"`",
+                ))
             }
         })?;
+    }
+    if let (true, Some(name)) = (out.anon, &out.btf_name) {
+        return Err(syn::Error::new(
+            name.span(),
+            "an anonymous member has no BTF name: use `anon` or `name`, not both",
+        ));
     }
     Ok(out)
 }
@@ -143,12 +172,19 @@ fn composite<'a>(
         let ty = &f.ty;
         let fname = strip_raw(ident);
         let (anon, bits) = (a.anon, a.bits);
+        let member_btf_name = a
+            .btf_name
+            .as_ref()
+            .map(syn::LitStr::value)
+            .filter(|n| *n != fname)
+            .unwrap_or_default();
         shadow_fields.push(quote! {
             pub #ident: <#ty as ::btf::__private::BtfField>::Shadow
         });
         descs.push(quote! {
             ::btf::__private::Field {
                 name: #fname,
+                btf_name: #member_btf_name,
                 ty: <#ty as ::btf::__private::BtfField>::TY,
                 bits: #bits,
                 anon: #anon,

@@ -40,8 +40,11 @@ pub enum NamedKind {
 /// One member of a relocatable struct or union.
 #[derive(Debug)]
 pub struct Field {
-    /// The Rust name (`r#` stripped); the BTF name unless `anon`.
+    /// The Rust name (`r#` stripped), which query paths use; also the BTF
+    /// name unless `anon` or `btf_name` says otherwise.
     pub name: &'static str,
+    /// The BTF name from `#[btf(name = "...")]`, empty when it is `name`.
+    pub btf_name: &'static str,
     /// Its type.
     pub ty: &'static Ty,
     /// Bitfield width, 0 when not a bitfield.
@@ -173,6 +176,10 @@ impl<const N: usize> Out<N> {
                         self.push(b'?');
                     }
                     self.str(f.name);
+                    if !f.btf_name.is_empty() {
+                        self.push(b'@');
+                        self.str(f.btf_name);
+                    }
                     self.push(b':');
                     self.ty(f.ty);
                     if f.bits > 0 {

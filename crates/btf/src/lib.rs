@@ -41,7 +41,11 @@
 //! Field attributes: `#[btf(anon)]` marks an anonymous member (reached by its
 //! Rust name in paths, nameless in BTF, as clang writes it for `vmlinux.h`);
 //! `#[btf(bits = N)]` a bitfield of N bits whose storage type is the field's
-//! type. Types named `name___flavor` relocate against `name`, as in libbpf.
+//! type; `#[btf(name = "self")]` a member whose BTF name differs from its Rust
+//! name (paths use the Rust name). Raw identifiers lose their `r#` (`r#type`
+//! is BTF `type`). Types named `name___flavor` relocate against `name`, as in
+//! libbpf: the flavored name is kept verbatim in markers and descriptors and
+//! the loader strips the suffix.
 //!
 //! Queries (all usable only in BPF code):
 //! [`field_byte_offset!`], [`field_byte_size!`], [`field_exists!`],

@@ -42,6 +42,8 @@ pub struct task_struct {
     pub ratio: f64,
     pub kind: pid_type,
     pub cb: Option<unsafe extern "C" fn(i32) -> i64>,
+    #[btf(name = "self")]
+    pub self_: *const task_struct,
 }
 
 #[btf::relocatable]
@@ -64,7 +66,7 @@ fn struct_record_lists_fields_in_order_with_resolved_aliases() {
         record(task_struct::DESC),
         "BTFKIT1 struct task_struct{pid:i4;comm:[u1;16];real_parent:*struct task_struct;\
 tasks:struct list_head;?__anon_1:union task_struct__anon_1;flags:u4/3;type:u4;data:*void;\
-ok:bool;ratio:f8;kind:enum pid_type;cb:*void;}\n"
+ok:bool;ratio:f8;kind:enum pid_type;cb:*void;self_@self:*struct task_struct;}\n"
     );
 }
 
