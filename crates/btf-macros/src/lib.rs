@@ -87,9 +87,25 @@ impl FieldPath {
         out
     }
 
-    /// `&<shadow projection>` from the shadow reference `root`, with the user's
-    /// spans on each segment so a wrong one is reported where it is written.
-    fn projection(&self, root: &Ident) -> TokenStream2 {
+    /// The name of the shadow reference a projection starts from. It carries
+    /// the first segment's span (call-site hygiene: nothing else in the
+    /// expansion is named like it), so the projection up to any segment spans
+    /// only the user's text: `a.b` for `a.b->c` through a non-pointer, not
+    /// the whole macro call (spans of different hygiene contexts do not join).
+    fn root(&self) -> Ident {
+        let span = match self.segs.first() {
+            Some(Seg::Field(id) | Seg::Arrow(id)) => id.span(),
+            Some(Seg::Index(n)) => n.span(),
+            None => self.span,
+        };
+        Ident::new("__btf_shadow", span)
+    }
+
+    /// `&<shadow projection>` from the shadow reference [`Self::root`], with
+    /// the user's spans on each segment so a wrong one is reported where it is
+    /// written.
+    fn projection(&self) -> TokenStream2 {
+        let root = self.root();
         let mut expr = quote!(#root);
         for seg in &self.segs {
             expr = match seg {
@@ -122,14 +138,12 @@ fn type_name(ty: &Type) -> syn::Result<String> {
     }
 }
 
+/// The off-BPF check: a trait bound (see `btf::__private::BpfTarget`) whose
+/// message names the query. It is reported after any path error.
 fn host_error(macro_name: &str) -> TokenStream2 {
-    let msg = format!(
-        "btf::{macro_name}! is only available when compiling for a BPF target \
-         (target_arch = \"bpf\"): CO-RE relocations exist only in BPF objects"
-    );
+    let query = format_ident!("{}", macro_name);
     quote! {
-        #[cfg(not(target_arch = "bpf"))]
-        ::core::compile_error!(#msg);
+        ::btf::__private::require_bpf_target::<::btf::#query>();
     }
 }
 
@@ -179,9 +193,9 @@ fn query_block(
     let host = host_error(macro_name);
     quote_spanned! {span=>
         {
-            #host
             ::btf::__private::assert_relocatable::<#ty>();
             #check
+            #host
             #decls
             #value
         }
@@ -213,8 +227,8 @@ fn field_query(
 ) -> TokenStream {
     let q = parse_macro_input!(input as FieldQuery);
     let ty = &q.ty;
-    let root = Ident::new("__btf_shadow", Span::mixed_site());
-    let projection = q.path.projection(&root);
+    let root = q.path.root();
+    let projection = q.path.projection();
     let check = quote! {
         let _ = |#root: &<#ty as ::btf::__private::BtfField>::Shadow| {
             let _ = #projection;
@@ -398,8 +412,10 @@ fn enum_query(
     let q = parse_macro_input!(input as EnumQuery);
     let ty = &q.ty;
     let variant = strip_raw(&q.variant);
-    let check_ident = format_ident!("__btf_enumerator_{}", variant, span = q.variant.span());
-    let check = quote!(let _: () = <#ty>::#check_ident;);
+    let enumerator = &q.variant;
+    let check = quote! {
+        let _ = <#ty as ::btf::__private::BtfEnum>::Enumerators::#enumerator;
+    };
     query_block(
         ty,
         macro_name,
@@ -510,12 +526,12 @@ pub fn core_read(input: TokenStream) -> TokenStream {
     let hops = chain(&c);
     let spec: Vec<(&str, String)> = hops.iter().map(|(_, a)| ("byte_off", a.clone())).collect();
     let (decls, idents) = markers(&spec, &name);
-    let root = Ident::new("__btf_shadow", Span::mixed_site());
     let ptr = &c.ptr;
     let mut steps = TokenStream2::new();
     let last = hops.len() - 1;
     for (i, ((path, _), q)) in hops.iter().zip(&idents).enumerate() {
-        let projection = path.projection(&root);
+        let root = path.root();
+        let projection = path.projection();
         // From the second hop on, the offset marker comes before the load of the
         // previous hop's pointer: the marker call clobbers r1-r5, and this order
         // lets the loaded pointer go straight into the helper's argument register.
@@ -548,11 +564,12 @@ pub fn core_read(input: TokenStream) -> TokenStream {
     let host = host_error("core_read");
     quote! {
         {
-            #host
             ::btf::__private::assert_relocatable::<#ty>();
             #decls
             let __btf_p: *const u8 = (#ptr) as *const #ty as *const u8;
-            '__btf_read: { #steps }
+            let __btf_result = '__btf_read: { #steps };
+            #host
+            __btf_result
         }
     }
     .into()
@@ -589,17 +606,17 @@ pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
         .collect();
     let (decls, ids) = markers(&spec, &name);
     let (off, size, lshift, rshift, signed) = (&ids[0], &ids[1], &ids[2], &ids[3], &ids[4]);
-    let root = Ident::new("__btf_shadow", Span::mixed_site());
-    let projection = path.projection(&root);
+    let root = path.root();
+    let projection = path.projection();
     let ptr = &c.ptr;
     let host = host_error("core_read_bitfield");
     quote! {
         {
-            #host
             ::btf::__private::assert_relocatable::<#ty>();
             let _ = |#root: &<#ty as ::btf::__private::BtfField>::Shadow| {
                 let _ = #projection;
             };
+            #host
             #decls
             let __btf_p: *const u8 = (#ptr) as *const #ty as *const u8;
             let mut __btf_val: u64 = 0;

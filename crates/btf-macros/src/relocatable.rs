@@ -251,7 +251,13 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
     let btf_name = strip_raw(name);
     let mut next: i128 = 0;
     let mut values = Vec::new();
-    let mut checks = Vec::new();
+    let mut enumerators = Vec::new();
+    let bits = size * 8;
+    let (min, max): (i128, i128) = if signed {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
     for v in &e.variants {
         if !matches!(v.fields, Fields::Unit) {
             return Err(syn::Error::new(
@@ -262,17 +268,22 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
         if let Some((_, expr)) = &v.discriminant {
             next = int_literal(expr)?;
         }
+        if next < min || next > max {
+            return Err(syn::Error::new(
+                v.span(),
+                format!("this enumerator's value {next} does not fit the enum's {repr_s}"),
+            ));
+        }
         let vname = strip_raw(&v.ident);
+        // Unsigned values above i64::MAX keep their bits (the encoder prints
+        // an unsigned enum's values as u64).
         let value = next as i64;
         values.push(quote!((#vname, #value)));
-        let check = format_ident!("__btf_enumerator_{}", vname);
-        checks.push(quote! {
-            #[doc(hidden)]
-            #[allow(non_upper_case_globals)]
-            pub const #check: () = ();
-        });
+        enumerators.push(&v.ident);
         next += 1;
     }
+    let enumerators_ident = format_ident!("__btf_enumerators_{}", name);
+    let enum_vis = &e.vis;
     let opaque = opaque(&e.vis, name, &e.attrs);
     let desc = descriptor_static(
         name,
@@ -288,8 +299,16 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
     Ok(quote! {
         #opaque
 
-        impl #name {
-            #(#checks)*
+        // Only its variant names matter: enum queries check the enumerator
+        // against them, so a typo is reported with rustc's suggestion.
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #enum_vis enum #enumerators_ident {
+            #(#enumerators,)*
+        }
+
+        impl ::btf::__private::BtfEnum for #name {
+            type Enumerators = #enumerators_ident;
         }
 
         // SAFETY: the descriptor below gives this enum's size and values.

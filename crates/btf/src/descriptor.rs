@@ -208,7 +208,11 @@ impl<const N: usize> Out<N> {
                 while i < values.len() {
                     self.str(values[i].0);
                     self.push(b'=');
-                    self.int(values[i].1);
+                    if *signed {
+                        self.int(values[i].1);
+                    } else {
+                        self.uint(values[i].1 as u64);
+                    }
                     self.push(b';');
                     i += 1;
                 }
@@ -320,7 +324,23 @@ macro_rules! fn_ptrs {
 }
 fn_ptrs! { () (A) (A, B) (A, B, C) (A, B, C, D) (A, B, C, D, E) (A, B, C, D, E, F) (A, B, C, D, E, F, G) }
 
+/// Implemented by `#[btf::relocatable]` enums, for the compile-time check of
+/// enum queries.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a #[btf::relocatable] enum",
+    label = "enum queries take a #[btf::relocatable] enum"
+)]
+pub trait BtfEnum {
+    /// A Rust enum with the same variant names (and nothing else).
+    type Enumerators;
+}
+
 /// The pointee of a pointer field, for `->` in `core_read!` paths.
+#[diagnostic::on_unimplemented(
+    message = "`->` goes through a pointer field, and this one is `{Self}`",
+    label = "not a pointer",
+    note = "use `.` to go into a member, `[n]` into an array element"
+)]
 pub trait PtrTarget {
     /// The pointee.
     type Target: BtfField;

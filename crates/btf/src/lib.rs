@@ -74,6 +74,23 @@ pub unsafe trait Relocatable: __private::BtfField {
 
 mod descriptor;
 
+/// One hidden type per query, named after its macro (types and macros live in
+/// different namespaces), so the off-BPF error reads `btf::field_byte_offset!
+/// is only available when compiling for a BPF target`.
+macro_rules! query_names {
+    ($($name:ident)*) => {$(
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub struct $name;
+    )*};
+}
+query_names! {
+    field_byte_offset field_byte_size field_exists field_signed
+    field_lshift_u64 field_rshift_u64 type_exists type_size type_matches
+    type_id_local type_id_target enum_value_exists enum_value
+    core_read core_read_bitfield
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use crate::descriptor::*;
@@ -107,6 +124,24 @@ pub mod __private {
             up >> rshift
         }
     }
+
+    /// Implemented for everything when compiling for BPF, for nothing
+    /// elsewhere: every query requires `Q: BpfTarget` for the hidden type named
+    /// after its macro (`btf::field_byte_offset`), so a query is a compile error off BPF. A trait bound (and not a
+    /// `compile_error!`, which fires before type checking) lets a wrong path be
+    /// reported first, on its segment.
+    #[diagnostic::on_unimplemented(
+        message = "{Self}! is only available when compiling for a BPF target (target_arch = \"bpf\")",
+        label = "CO-RE relocations exist only in BPF objects",
+        note = "build this code for bpfel-unknown-none or bpfeb-unknown-none; for a type shared with user space, write `#[cfg_attr(target_arch = \"bpf\", btf::relocatable)]`"
+    )]
+    pub trait BpfTarget {}
+    #[cfg(target_arch = "bpf")]
+    impl<Q> BpfTarget for Q {}
+
+    /// Compiles to nothing; fails to compile off BPF targets.
+    #[inline(always)]
+    pub fn require_bpf_target<Q: BpfTarget>() {}
 
     /// Compiles to nothing; fails to compile when `T` is not relocatable.
     #[inline(always)]

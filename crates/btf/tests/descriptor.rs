@@ -56,6 +56,19 @@ pub enum pid_type {
 }
 
 #[btf::relocatable]
+#[repr(u64)]
+pub enum wide {
+    SMALL = 1,
+    TOP = 0xffff_ffff_ffff_ffff,
+}
+
+#[btf::relocatable]
+pub enum no_repr {
+    A = 7,
+    B,
+}
+
+#[btf::relocatable]
 pub struct task_struct___v1 {
     pub pid: i32,
 }
@@ -91,6 +104,18 @@ fn enum_record_has_size_sign_and_values() {
 }
 
 #[test]
+fn unsigned_enum_values_are_printed_unsigned() {
+    assert_eq!(
+        record(wide::DESC),
+        "BTFKIT1 enum wide:8:u{SMALL=1;TOP=18446744073709551615;}\n"
+    );
+    assert_eq!(
+        record(no_repr::DESC),
+        "BTFKIT1 enum no_repr:4:u{A=7;B=8;}\n"
+    );
+}
+
+#[test]
 fn flavor_names_are_kept_verbatim() {
     assert_eq!(
         record(task_struct___v1::DESC),
@@ -109,4 +134,24 @@ fn relocatable_types_are_opaque_and_zero_sized() {
 fn compile_fail_forms_are_rejected_with_their_messages() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
+}
+
+/// The pattern for a type shared with user space: relocatable only in BPF
+/// code, an ordinary `#[repr(C)]` struct on the host.
+#[cfg_attr(target_arch = "bpf", btf::relocatable)]
+#[repr(C)]
+pub struct shared_event {
+    pub pid: i32,
+    pub comm: [u8; 16],
+}
+
+#[test]
+fn cfg_attr_pattern_leaves_an_ordinary_struct_on_the_host() {
+    let e = shared_event {
+        pid: 7,
+        comm: [0; 16],
+    };
+    assert_eq!(e.pid, 7);
+    assert_eq!(core::mem::offset_of!(shared_event, comm), 4);
+    assert_eq!(core::mem::size_of::<shared_event>(), 20);
 }
