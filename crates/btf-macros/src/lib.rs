@@ -510,7 +510,10 @@ fn chain(c: &CoreRead) -> Vec<(FieldPath, String)> {
 
 /// `core_read!(ptr: T, a, b, c)`: like libbpf's `BPF_CORE_READ(ptr, a, b, c)`,
 /// reads `ptr->a->b->c` with `bpf_probe_read_kernel`, each offset relocated.
-/// Returns `Result<FieldType, i64>` (the helper's negative errno).
+/// `ptr` is a `*const T` (or anything that coerces to it: `*mut T`, `&T`);
+/// every hop but the last names a pointer field, and each hop may itself be a
+/// path (`a.b[2].c`). Returns `Result<FieldType, i64>` (the helper's negative
+/// errno), the field type inferred from the declaration.
 ///
 /// # Safety
 /// Must be used in an `unsafe` block: it reads kernel memory at addresses
@@ -566,7 +569,8 @@ pub fn core_read(input: TokenStream) -> TokenStream {
         {
             ::btf::__private::assert_relocatable::<#ty>();
             #decls
-            let __btf_p: *const u8 = (#ptr) as *const #ty as *const u8;
+            let __btf_root: *const #ty = #ptr;
+            let __btf_p = __btf_root as *const u8;
             let __btf_result = '__btf_read: { #steps };
             #host
             __btf_result
@@ -618,7 +622,8 @@ pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
             };
             #host
             #decls
-            let __btf_p: *const u8 = (#ptr) as *const #ty as *const u8;
+            let __btf_root: *const #ty = #ptr;
+            let __btf_p = __btf_root as *const u8;
             let mut __btf_val: u64 = 0;
             let __btf_size = unsafe { #size() } as u32;
             // Big-endian: the value's low bytes are at the end of the u64.

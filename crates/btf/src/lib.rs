@@ -47,6 +47,26 @@
 //! libbpf: the flavored name is kept verbatim in markers and descriptors and
 //! the loader strips the suffix.
 //!
+//! # Results
+//!
+//! The `Option` queries ([`field_byte_offset!`], [`field_byte_size!`],
+//! [`field_signed!`], [`type_size!`], [`enum_value!`]) are `None` when the
+//! kernel lacks the member, type or enumerator: each is an existence
+//! relocation plus the value relocation, as C writes
+//! `bpf_core_field_exists(x) ? bpf_core_field_offset(x) : ...`.
+//! [`type_id_target!`] is `None` for target id 0. The reads return
+//! `Result<_, i64>` with the helper's negative errno.
+//!
+//! # How it compiles
+//!
+//! Each query is a call of an undefined `extern "C"` function whose link name
+//! spells the query (`btfkit:v1:byte_off:task_struct:real_parent->tgid`), one
+//! `call -1` instruction per relocation; each relocatable type leaves one
+//! ASCII descriptor record in a `.btfkit.types` section. `btfkit link`
+//! replaces the calls with `mov64 r0, <local value>` plus a CO-RE record and
+//! drops the section, so an object must go through it before it is loaded.
+//! The formats are in btfkit's DESIGN.md.
+//!
 //! Queries (all usable only in BPF code):
 //! [`field_byte_offset!`], [`field_byte_size!`], [`field_exists!`],
 //! [`field_signed!`], [`field_lshift_u64!`], [`field_rshift_u64!`],

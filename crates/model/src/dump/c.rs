@@ -31,9 +31,19 @@ enum State {
     Done,
 }
 
-/// Writes every type of `btf` as C declarations.
+/// Most C text a dump may produce per byte of BTF (plus a fixed allowance):
+/// real kernels need about 1; hostile BTF that shares anonymous types between
+/// members could otherwise expand exponentially.
+const MAX_TEXT_PER_INPUT_BYTE: usize = 64;
+
+/// Writes every type of `btf` as C declarations. Fails on BTF whose C text
+/// would exceed [`MAX_TEXT_PER_INPUT_BYTE`] times its size.
 pub fn write_all(btf: &Btf<'_>, out: &mut impl Write) -> io::Result<()> {
     let mut d = CDump::new(btf);
+    let input = btf.string_section().len() + btf.own_type_count() * 16;
+    d.budget = input
+        .saturating_mul(MAX_TEXT_PER_INPUT_BYTE)
+        .saturating_add(1 << 20);
     d.out.push_str(
         "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n\
          #ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n\
@@ -42,7 +52,17 @@ pub fn write_all(btf: &Btf<'_>, out: &mut impl Write) -> io::Result<()> {
     );
     for id in btf.type_ids() {
         d.emit_top(id, Need::Complete, 0);
+        if d.written + d.out.len() > d.budget {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the BTF expands into more than {} bytes of C (anonymous types shared or nested too deeply)",
+                    d.budget
+                ),
+            ));
+        }
         if d.out.len() > 1 << 16 {
+            d.written += d.out.len();
             out.write_all(d.out.as_bytes())?;
             d.out.clear();
         }
@@ -75,6 +95,12 @@ struct CDump<'b, 'a> {
     refs_done: Vec<u8>,
     /// How many types are `State::Visiting` right now.
     visiting: usize,
+    /// Anonymous types being inlined right now (a repeat is a cycle).
+    inlining: Vec<TypeId>,
+    /// Bytes of C produced so far (written out, plus each inline body as it
+    /// is built), and the most allowed.
+    written: usize,
+    budget: usize,
 }
 
 /// A table indexed by type id (ids are dense, so a Vec beats hashing).
@@ -119,6 +145,9 @@ impl<'b, 'a> CDump<'b, 'a> {
             packed_memo: IdMap::new(n),
             refs_done: vec![0; n],
             visiting: 0,
+            inlining: Vec::new(),
+            written: 0,
+            budget: usize::MAX,
         };
         d.assign_names();
         d
@@ -203,8 +232,13 @@ impl<'b, 'a> CDump<'b, 'a> {
         match t.kind() {
             Kind::Struct | Kind::Union => {
                 if t.name_off() == 0 {
-                    // Anonymous: emitted inline where used; its members' needs come first.
-                    self.emit_member_deps(&t, depth);
+                    // Anonymous: emitted inline where used; its members' needs
+                    // come first, once (hostile BTF may share or nest it).
+                    if self.state(id) == State::None {
+                        self.set_state(id, State::Visiting);
+                        self.emit_member_deps(&t, depth);
+                        self.set_state(id, State::Done);
+                    }
                     return;
                 }
                 match (self.state(id), need) {
@@ -568,10 +602,18 @@ impl<'b, 'a> CDump<'b, 'a> {
         s
     }
 
-    /// Unnamed bitfields from bit `from` to bit `to` (they take no BTF member).
+    /// Padding from bit `from` to bit `to`: unnamed bitfields (they take no
+    /// BTF member), or one byte array for a gap so large (hostile sizes) that
+    /// bitfields would take millions of lines.
     fn padding(&self, s: &mut String, pad: &str, mut from: u64, to: u64) {
+        const BITFIELD_PAD_LIMIT: u64 = 8 * 8192;
         while from < to {
             let gap = to - from;
+            if gap > BITFIELD_PAD_LIMIT && from % 8 == 0 {
+                let _ = writeln!(s, "{pad}char __btfkit_pad_{}[{}];", from / 8, gap / 8);
+                from += gap / 8 * 8;
+                continue;
+            }
             let (ty, chunk) = [(64u64, "long"), (32, "int"), (16, "short"), (8, "char")]
                 .iter()
                 .find(|(w, _)| from % w == 0 && *w <= gap)
@@ -614,7 +656,16 @@ impl<'b, 'a> CDump<'b, 'a> {
                 format!("{kw} {name}{}", sep(inner))
             }
             Kind::Struct | Kind::Union => {
+                // An anonymous type inside itself (only hostile BTF does that),
+                // or an expansion past the budget: stop inlining.
+                if self.inlining.contains(&id) || self.written + self.out.len() > self.budget {
+                    return format!("void /* anonymous [{id}] */{}", sep(inner));
+                }
+                self.inlining.push(id);
                 let body = self.composite_body(&t, indent, depth + 1);
+                self.inlining.pop();
+                // Counts every inline expansion, so sharing cannot multiply unseen.
+                self.written += body.len();
                 format!("{body}{}", sep(inner))
             }
             Kind::Enum | Kind::Enum64 => {
