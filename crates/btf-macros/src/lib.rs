@@ -625,6 +625,9 @@ pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
             let __btf_root: *const #ty = #ptr;
             let __btf_p = __btf_root as *const u8;
             let mut __btf_val: u64 = 0;
+            // The size marker last before the helper: its r0 goes straight
+            // into the size argument.
+            let __btf_src = __btf_p.wrapping_add(unsafe { #off() } as usize);
             let __btf_size = unsafe { #size() } as u32;
             // Big-endian: the value's low bytes are at the end of the u64.
             let __btf_dst = if cfg!(target_endian = "big") {
@@ -635,7 +638,7 @@ pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
             let __btf_ret = ::btf::__private::probe_read_kernel(
                 __btf_dst,
                 __btf_size,
-                __btf_p.wrapping_add(unsafe { #off() } as usize),
+                __btf_src,
             );
             if __btf_ret < 0 {
                 ::core::result::Result::Err(__btf_ret)
