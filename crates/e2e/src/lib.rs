@@ -1,3 +1,4 @@
 //! End-to-end tests: Rust CO-RE programs built, linked, relocated and run in the running kernel, compared with libbpf.
 
 pub mod aya_leg;
+pub mod libbpf_leg;

@@ -1,23 +1,30 @@
 //! `examples/all-queries` in the running kernel: every query beyond field
 //! offsets, each answer compared with the running kernel's BTF (read by
 //! btfkit-model, cross-checked with bpftool) or `/proc`. Loaded two ways:
-//! relocated by btfkit's engine + btfkit-loader, and by libbpf 1.7 (aya cannot
-//! load objects with a TYPE_MATCHES record). Both run the program with
-//! BPF_PROG_TEST_RUN, which executes it in this thread.
+//! relocated by btfkit's engine + btfkit-loader, by libbpf 1.7 (both run the
+//! program with BPF_PROG_TEST_RUN, which executes it in this thread), and by
+//! aya (attached to `raw_tp/sys_enter`; built without `type_matches!`, since
+//! aya cannot load an object with a TYPE_MATCHES record).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ffi::CString;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use btfkit_model::{Btf, Kind};
+use btfkit_model::{Btf, BtfExt, CoreReloKind, Kind};
 
 mod common;
+use btfkit_e2e::libbpf_leg::LibbpfObject;
 use common::{require_root, tid};
 
 fn linked_object() -> &'static [u8] {
     static OBJ: OnceLock<Vec<u8>> = OnceLock::new();
     OBJ.get_or_init(|| common::build_example("all-queries"))
+}
+
+/// Built without `type_matches!`, which aya cannot relocate.
+fn linked_object_for_aya() -> &'static [u8] {
+    static OBJ: OnceLock<Vec<u8>> = OnceLock::new();
+    OBJ.get_or_init(|| common::build_example_with("all-queries", &["--no-default-features"]))
 }
 
 /// Sets or clears SCHED_RESET_ON_FORK for this thread (the bitfield under test).
@@ -35,8 +42,8 @@ fn set_reset_on_fork(on: bool) {
     );
 }
 
-/// What every slot of RESULTS must hold on the running kernel.
-fn expected() -> Vec<(usize, &'static str, u64)> {
+/// What every slot of RESULTS in `obj` must hold on the running kernel.
+fn expected(obj: &[u8]) -> Vec<(usize, &'static str, u64)> {
     let data = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
     let k = Btf::parse(&data).unwrap();
     let ts_id = k.find_by_name_kind("task_struct", Kind::Struct)[0];
@@ -83,9 +90,16 @@ fn expected() -> Vec<(usize, &'static str, u64)> {
         .parse()
         .unwrap();
     // The local type id is whatever btfkit link gave task_struct in the object's .BTF.
-    let obj = btfkit_object::BpfObject::parse(linked_object()).unwrap();
+    let obj = btfkit_object::BpfObject::parse(obj).unwrap();
     let local = Btf::parse(obj.btf().unwrap()).unwrap();
     let local_id = local.find_by_name_kind("task_struct", Kind::Struct)[0] as u64;
+    let has_type_matches = BtfExt::parse(obj.btf_ext().unwrap())
+        .unwrap()
+        .core_relo
+        .sections
+        .iter()
+        .flat_map(|s| &s.records)
+        .any(|r| r.kind == CoreReloKind::TypeMatches);
     vec![
         (0, "hits", 1),
         (1, "sched_reset_on_fork (read through the shift pair)", 1),
@@ -107,7 +121,11 @@ fn expected() -> Vec<(usize, &'static str, u64)> {
             "type_size!(task_struct)",
             k.resolve_size(ts_id).unwrap(),
         ),
-        (12, "type_matches!(list_head)", 1),
+        (
+            12,
+            "type_matches!(list_head) (u64::MAX: built without it)",
+            if has_type_matches { 1 } else { u64::MAX },
+        ),
         (13, "type_id_local!(task_struct)", local_id),
         (14, "type_id_target!(task_struct)", ts_id as u64),
         (15, "enum_value_exists!(pid_type, PIDTYPE_TGID)", 1),
@@ -126,13 +144,13 @@ fn expected() -> Vec<(usize, &'static str, u64)> {
     ]
 }
 
-fn check(leg: &str, results: &[u8]) {
+fn check(leg: &str, results: &[u8], expected: &[(usize, &str, u64)]) {
     let got: Vec<u64> = results
         .chunks_exact(8)
         .map(|c| u64::from_ne_bytes(c.try_into().unwrap()))
         .collect();
     let mut wrong = Vec::new();
-    for (i, what, want) in expected() {
+    for &(i, what, want) in expected {
         if got[i] != want {
             wrong.push(format!("{what}: got {}, expected {want}", got[i]));
         }
@@ -159,48 +177,52 @@ fn every_query_through_btfkit_engine_and_loader() {
     let ran = loaded.program("all_queries").unwrap().test_run();
     set_reset_on_fork(false);
     ran.unwrap();
-    check("btfkit", &loaded.map(".bss").unwrap().read().unwrap());
+    check(
+        "btfkit",
+        &loaded.map(".bss").unwrap().read().unwrap(),
+        &expected(obj),
+    );
 }
 
 #[test]
 fn every_query_through_libbpf() {
     require_root();
     let obj = linked_object();
-    let name = CString::new("all-queries").unwrap();
-    // SAFETY: libbpf copies the object at open; handles are used while the
-    // object lives; it is closed once.
-    unsafe {
-        let o = common::libbpf_open(obj, &name);
-        let find_map = |suffix: &str| common::libbpf_map(o, suffix);
-        let t = tid().to_ne_bytes();
-        assert_eq!(
-            libbpf_sys::bpf_map__set_initial_value(find_map(".data"), t.as_ptr().cast(), 8),
-            0
-        );
-        assert_eq!(
-            libbpf_sys::bpf_object__load(o),
-            0,
-            "libbpf failed to load the object"
-        );
-        let prog = libbpf_sys::bpf_object__find_program_by_name(o, c"all_queries".as_ptr());
-        let mut run: libbpf_sys::bpf_test_run_opts = std::mem::zeroed();
-        run.sz = std::mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
-        set_reset_on_fork(true);
-        let rc = libbpf_sys::bpf_prog_test_run_opts(libbpf_sys::bpf_program__fd(prog), &mut run);
-        set_reset_on_fork(false);
-        assert_eq!(rc, 0, "test run through libbpf");
-        let mut value = vec![0u8; 160];
-        let key = 0u32;
-        let rc = libbpf_sys::bpf_map__lookup_elem(
-            find_map(".bss"),
-            (&key as *const u32).cast(),
-            4,
-            value.as_mut_ptr().cast(),
-            160,
-            0,
-        );
-        libbpf_sys::bpf_object__close(o);
-        assert_eq!(rc, 0);
-        check("libbpf", &value);
-    }
+    let mut leg = LibbpfObject::open(obj, "all-queries").unwrap();
+    leg.set_global("TARGET_TID", &tid().to_ne_bytes()).unwrap();
+    leg.load().unwrap_or_else(|e| panic!("{e}"));
+    common::assert_libbpf_relocated_every_record(obj, leg.log());
+    set_reset_on_fork(true);
+    let ran = leg.test_run("all_queries");
+    set_reset_on_fork(false);
+    ran.unwrap();
+    check(
+        "libbpf",
+        &leg.read_global("RESULTS").unwrap(),
+        &expected(obj),
+    );
+}
+
+#[test]
+fn every_query_but_type_matches_through_aya() {
+    use btfkit_e2e::aya_leg::{error_chain, Attachment, AyaLeg, LoadOptions};
+    require_root();
+    let obj = linked_object_for_aya();
+    let t = tid().to_ne_bytes();
+    let options = LoadOptions {
+        target_btf: None,
+        globals: vec![("TARGET_TID", &t[..])],
+    };
+    let mut leg =
+        AyaLeg::load(obj, &options).unwrap_or_else(|e| panic!("aya: {}", error_chain(&e)));
+    leg.attach("all_queries", Attachment::RawTracepoint("sys_enter"))
+        .unwrap_or_else(|e| panic!("aya: {}", error_chain(&e)));
+    // The program records at every system call of this thread; the bit is set
+    // for the trigger and for aya's map read, both system calls.
+    set_reset_on_fork(true);
+    let _ = std::fs::metadata("/");
+    let bss = leg.read_array::<[u8; 160]>(".bss");
+    set_reset_on_fork(false);
+    let bss = bss.unwrap_or_else(|e| panic!("aya: {}", error_chain(&e)));
+    check("aya", &bss[0], &expected(obj));
 }

@@ -7,7 +7,6 @@
 //! equal `gettid()`, `getpid()`, `getppid()` and `/proc/thread-self/comm`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ffi::CString;
 use std::sync::OnceLock;
 
 /// The program's `Results` in `.bss`, as user space reads it.
@@ -79,6 +78,7 @@ fn trigger() {
 }
 
 mod common;
+use btfkit_e2e::libbpf_leg::LibbpfObject;
 use common::{require_root, tid};
 
 /// Builds and links examples/task-core once per test run.
@@ -122,44 +122,14 @@ fn relocated_by_btfkit_loaded_by_btfkit_loader() {
 fn relocated_and_loaded_by_libbpf() {
     require_root();
     let obj = linked_object();
-    let name = CString::new("task-core").unwrap();
-    // SAFETY: libbpf copies the object during open; every handle is used while
-    // the object lives and the object is closed once at the end.
-    unsafe {
-        let o = common::libbpf_open(obj, &name);
-        let find_map = |suffix: &str| common::libbpf_map(o, suffix);
-        let data = find_map(".data");
-        let t = tid().to_ne_bytes();
-        assert_eq!(
-            libbpf_sys::bpf_map__set_initial_value(data, t.as_ptr().cast(), 8),
-            0
-        );
-        let err = libbpf_sys::bpf_object__load(o);
-        assert_eq!(err, 0, "libbpf failed to load (CO-RE or verifier): {err}");
-        let prog = libbpf_sys::bpf_object__find_program_by_name(o, c"task_core".as_ptr());
-        assert!(!prog.is_null());
-        let link = libbpf_sys::bpf_program__attach_raw_tracepoint(prog, c"sys_enter".as_ptr());
-        assert!(
-            libbpf_sys::libbpf_get_error(link.cast()) == 0,
-            "libbpf attach failed"
-        );
-        trigger();
-        let bss = find_map(".bss");
-        let mut value = vec![0u8; 64];
-        let key = 0u32;
-        let err = libbpf_sys::bpf_map__lookup_elem(
-            bss,
-            (&key as *const u32).cast(),
-            4,
-            value.as_mut_ptr().cast(),
-            64,
-            0,
-        );
-        libbpf_sys::bpf_link__destroy(link);
-        libbpf_sys::bpf_object__close(o);
-        assert_eq!(err, 0, "reading .bss through libbpf");
-        assert_ground_truth("libbpf", &parse_results(&value));
-    }
+    let mut leg = LibbpfObject::open(obj, "task-core").unwrap();
+    leg.set_global("TARGET_TID", &tid().to_ne_bytes()).unwrap();
+    leg.load().unwrap_or_else(|e| panic!("{e}"));
+    common::assert_libbpf_relocated_every_record(obj, leg.log());
+    leg.attach_raw_tracepoint("task_core", "sys_enter").unwrap();
+    trigger();
+    let results = leg.read_global("RESULTS").unwrap();
+    assert_ground_truth("libbpf", &parse_results(&results));
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub struct task_struct___btfkit {
     pub tgid: i32,
 }
 
-/// Matches the kernel's own definition (for `type_matches!`).
+/// Matches the kernel's own definition (for `type_matches!`, feature `type-matches`).
 #[btf::relocatable]
 pub struct list_head {
     pub next: *mut list_head,
@@ -88,7 +88,10 @@ pub extern "C" fn all_queries(_ctx: *mut u8) -> i32 {
         put(9, btf::type_exists!(task_struct) as u64);
         put(10, btf::type_exists!(btfkit_no_such_type) as u64);
         put(11, some(btf::type_size!(task_struct)));
+        #[cfg(feature = "type-matches")]
         put(12, btf::type_matches!(list_head) as u64);
+        #[cfg(not(feature = "type-matches"))]
+        put(12, u64::MAX);
         put(13, btf::type_id_local!(task_struct) as u64);
         put(14, btf::type_id_target!(task_struct).map_or(u64::MAX, |id| id as u64));
         put(15, btf::enum_value_exists!(pid_type, PIDTYPE_TGID) as u64);

@@ -7,6 +7,12 @@ use std::process::Command;
 /// Builds `examples/<name>` for bpfel-unknown-none with the BPF toolchain of
 /// scripts/env.sh and links it with btfkit; returns the linked object.
 pub fn build_example(name: &str) -> Vec<u8> {
+    build_example_with(name, &[])
+}
+
+/// [`build_example`] with extra cargo arguments (`--no-default-features`); each
+/// set of arguments gets its own cached target directory under target/tmp.
+pub fn build_example_with(name: &str, cargo_args: &[&str]) -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tools = std::env::var("BTFKIT_TOOLS")
         .map(PathBuf::from)
@@ -20,10 +26,21 @@ pub fn build_example(name: &str) -> Vec<u8> {
         "the BPF toolchain is missing (bpf-linker in {}, {rustc}); run scripts/setup.sh",
         tools.display()
     );
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("examples-{name}"));
+    let flavor: String = cargo_args
+        .iter()
+        .map(|a| a.trim_start_matches('-'))
+        .collect::<Vec<_>>()
+        .join("-");
+    let dir = if flavor.is_empty() {
+        format!("examples-{name}")
+    } else {
+        format!("examples-{name}-{flavor}")
+    };
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir);
     let out = Command::new(&cargo)
         .current_dir(root.join("examples").join(name))
         .args(["build", "--release", "--target", "bpfel-unknown-none"])
+        .args(cargo_args)
         .env(
             "PATH",
             format!(
@@ -66,39 +83,29 @@ pub fn require_root() {
     );
 }
 
-/// Opens `object` with libbpf (which copies it); the caller closes it.
-pub fn libbpf_open(object: &[u8], name: &std::ffi::CStr) -> *mut libbpf_sys::bpf_object {
-    let opts = libbpf_sys::bpf_object_open_opts {
-        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
-        object_name: name.as_ptr(),
-        ..Default::default()
-    };
-    // SAFETY: libbpf copies the object during open; `opts` and `name` outlive the call.
-    let o = unsafe {
-        libbpf_sys::bpf_object__open_mem(object.as_ptr().cast(), object.len() as _, &opts)
-    };
-    // SAFETY: libbpf_get_error accepts any pointer libbpf returned.
-    assert!(
-        !o.is_null() && unsafe { libbpf_sys::libbpf_get_error(o.cast()) } == 0,
-        "libbpf could not open the object"
-    );
-    o
+/// The CO-RE records of a linked object.
+pub fn core_relo_count(object: &[u8]) -> usize {
+    let parsed = btfkit_object::BpfObject::parse(object).unwrap();
+    btfkit_model::BtfExt::parse(parsed.btf_ext().expect("the object has no .BTF.ext"))
+        .unwrap()
+        .core_relo
+        .len()
 }
 
-/// The map of an open libbpf object whose name ends with `suffix` (`.bss`, `.data`).
-pub fn libbpf_map(o: *mut libbpf_sys::bpf_object, suffix: &str) -> *mut libbpf_sys::bpf_map {
-    // SAFETY: `o` is an open object; map names are NUL-terminated strings it owns.
-    unsafe {
-        let mut m = libbpf_sys::bpf_object__next_map(o, std::ptr::null());
-        while !m.is_null() {
-            if std::ffi::CStr::from_ptr(libbpf_sys::bpf_map__name(m))
-                .to_string_lossy()
-                .ends_with(suffix)
-            {
-                return m;
+/// libbpf's log of a load says `relo #N:` for every record of `object`: libbpf,
+/// not some earlier step, relocated each one.
+pub fn assert_libbpf_relocated_every_record(object: &[u8], log: &str) {
+    let mut relocated = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        if let Some((_, rest)) = line.split_once("relo #") {
+            if let Some((n, _)) = rest.split_once(':') {
+                relocated.insert(n.to_string());
             }
-            m = libbpf_sys::bpf_object__next_map(o, m);
         }
     }
-    panic!("libbpf has no {suffix} map");
+    assert_eq!(
+        relocated.len(),
+        core_relo_count(object),
+        "libbpf's log names a different number of CO-RE records:\n{log}"
+    );
 }
