@@ -34,3 +34,39 @@ fn demo_sees_execs_and_shows_relocations_for_every_kernel() {
     }
     assert!(stdout.contains("task_struct.comm"), "{stdout}");
 }
+
+#[test]
+fn demo_without_loading_shows_the_relocations_for_every_kernel() {
+    let out = Command::new(env!("CARGO_BIN_EXE_btfkit"))
+        .args(["demo", "--no-load"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo --no-load failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("not loading the program (--no-load)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("exec(s) seen"), "{stdout}");
+    for kernel in [
+        "running kernel",
+        "vmlinux-6.1.0-47-amd64",
+        "vmlinux-7.1-sorted",
+    ] {
+        assert!(
+            stdout.contains(kernel),
+            "relocations for {kernel}:\n{stdout}"
+        );
+    }
+    for field in [
+        "task_struct.tgid",
+        "task_struct.real_parent",
+        "task_struct.comm",
+    ] {
+        assert!(stdout.contains(field), "{field}:\n{stdout}");
+    }
+}

@@ -20,6 +20,9 @@ pub struct Args {
     /// The demo program's crate.
     #[arg(long)]
     pub manifest_path: Option<PathBuf>,
+    /// Do not load the program; only show its relocations on every kernel BTF at hand.
+    #[arg(long)]
+    pub no_load: bool,
 }
 
 const EVENT_SIZE: usize = 24;
@@ -81,18 +84,23 @@ fn relocation_table(object: &[u8]) -> anyhow::Result<()> {
     kernels.extend(other_kernels());
     let mut columns = Vec::new();
     for k in &kernels {
-        if let Ok(r) = print_relocations(object, k) {
-            let name = k
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let name = if name == "vmlinux" {
-                "running kernel".to_string()
-            } else {
-                name.trim_end_matches(".btf").to_string()
-            };
-            columns.push((name, r));
-        }
+        let r = match print_relocations(object, k) {
+            Ok(r) => r,
+            Err(error) => {
+                println!("demo: skipping {}: {error:#}", k.display());
+                continue;
+            }
+        };
+        let name = k
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = if name == "vmlinux" {
+            "running kernel".to_string()
+        } else {
+            name.trim_end_matches(".btf").to_string()
+        };
+        columns.push((name, r));
     }
     let Some((_, first)) = columns.first() else {
         bail!("no kernel BTF could be read")
@@ -125,28 +133,36 @@ fn relocation_table(object: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `btfkit demo`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let manifest = args
-        .manifest_path
-        .clone()
-        .unwrap_or_else(|| repo_root().join("examples/exec-events/Cargo.toml"));
-    let object = build(&manifest)?;
-    let can_load = btfkit_loader::running_as_root() && btfkit_loader::kernel_btf_available();
-    if !can_load {
-        println!(
-            "demo: this kernel cannot load the program here ({}); showing what CO-RE would do instead.",
-            if btfkit_loader::running_as_root() { "no /sys/kernel/btf/vmlinux" } else { "not root" }
-        );
-        relocation_table(&object)?;
-        return Ok(ExitCode::SUCCESS);
+/// Why this process cannot load BPF here, if it can tell before trying.
+fn cannot_load_reason() -> Option<&'static str> {
+    if !btfkit_loader::running_as_root() {
+        Some("not running as root")
+    } else if !btfkit_loader::kernel_btf_available() {
+        Some("the kernel has no /sys/kernel/btf/vmlinux")
+    } else {
+        None
     }
+}
+
+/// One event of the ring: pid, ppid, comm.
+fn event(bytes: &[u8], n: u64) -> Option<(u32, u32, String)> {
+    let at = 8 + (n % SLOTS as u64) as usize * EVENT_SIZE;
+    let e = bytes.get(at..at + EVENT_SIZE)?;
+    let pid = u32::from_ne_bytes(e[0..4].try_into().ok()?);
+    let ppid = u32::from_ne_bytes(e[4..8].try_into().ok()?);
+    Some((pid, ppid, comm(&e[8..24])))
+}
+
+/// Relocates `object` for the running kernel, loads and attaches it, and
+/// prints the execs it records for `seconds`.
+fn watch(object: &[u8], seconds: u64) -> anyhow::Result<()> {
     let kernel =
         std::fs::read("/sys/kernel/btf/vmlinux").context("reading the running kernel's BTF")?;
-    let kernel = Btf::parse(&kernel)?;
+    let kernel = Btf::parse(&kernel).context("parsing the running kernel's BTF")?;
     let target = btfkit_reloc::Target::new(&kernel);
-    let relocated = btfkit_reloc::relocate_object(&object, &target)?;
-    let ready = btfkit_reloc::write::write_relocated(&object, &relocated)?;
+    let relocated = btfkit_reloc::relocate_object(object, &target)
+        .context("relocating the program for the running kernel")?;
+    let ready = btfkit_reloc::write::write_relocated(object, &relocated)?;
     let loaded =
         btfkit_loader::LoadedObject::load(&ready).context("loading the relocated program")?;
     let prog = loaded.program("exec_events")?;
@@ -155,27 +171,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("attaching to raw tracepoint sched_process_exec")?;
     let ring = loaded.map(".bss")?;
     println!(
-        "demo: relocated {} accesses for this kernel, loaded and attached exec_events; watching execs for {}s\n",
+        "demo: relocated {} accesses for this kernel, loaded and attached exec_events; watching execs for {seconds}s\n",
         relocated.decisions.len(),
-        args.seconds
     );
     println!("  {:>8} {:>8}  COMM", "PID", "PPID");
     let start = Instant::now();
     let mut seen: u64 = 0;
     let mut shown = 0;
-    while start.elapsed() < Duration::from_secs(args.seconds) {
+    while start.elapsed() < Duration::from_secs(seconds) {
         // Something to see even on an idle machine.
         let _ = std::process::Command::new("/bin/true").status();
         std::thread::sleep(Duration::from_millis(250));
         let bytes = ring.read()?;
-        let count = u64::from_ne_bytes(bytes[..8].try_into()?);
+        let count = bytes
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_ne_bytes)
+            .context("the ring map is too small")?;
         let first = seen.max(count.saturating_sub(SLOTS as u64));
         for n in first..count {
-            let at = 8 + (n as usize % SLOTS) * EVENT_SIZE;
-            let e = &bytes[at..at + EVENT_SIZE];
-            let pid = u32::from_ne_bytes(e[0..4].try_into()?);
-            let ppid = u32::from_ne_bytes(e[4..8].try_into()?);
-            println!("  {pid:>8} {ppid:>8}  {}", comm(&e[8..24]));
+            let (pid, ppid, comm) = event(&bytes, n).context("the ring map is too small")?;
+            println!("  {pid:>8} {ppid:>8}  {comm}");
             shown += 1;
         }
         seen = count;
@@ -192,6 +208,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    Ok(())
+}
+
+/// Runs `btfkit demo`. Exit status 0 when the program ran (or loading was
+/// skipped for a reason known up front: `--no-load`, not root, no kernel BTF);
+/// 1 when loading or attaching failed (the relocations are shown anyway).
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let manifest = args
+        .manifest_path
+        .clone()
+        .unwrap_or_else(|| repo_root().join("examples/exec-events/Cargo.toml"));
+    let manifest = manifest.canonicalize().unwrap_or(manifest);
+    let object = build(&manifest)?;
+    let skip = if args.no_load {
+        Some("--no-load")
+    } else {
+        cannot_load_reason()
+    };
+    let status = match skip {
+        Some(reason) => {
+            println!(
+                "demo: not loading the program ({reason}); showing what CO-RE does to it on every kernel at hand instead."
+            );
+            ExitCode::SUCCESS
+        }
+        None => match watch(&object, args.seconds) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                println!(
+                    "demo: the kernel did not run the program: {error:#}\n\
+                     demo: showing what CO-RE does to it on every kernel at hand instead."
+                );
+                ExitCode::FAILURE
+            }
+        },
+    };
     relocation_table(&object)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(status)
 }
