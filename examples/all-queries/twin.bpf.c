@@ -16,6 +16,7 @@ struct task_struct {
 	int pid;
 	char comm[16];
 	unsigned int sched_reset_on_fork : 1;
+	unsigned long long flags;
 } __attribute__((preserve_access_index));
 
 struct task_struct___btfkit {
@@ -33,7 +34,7 @@ struct btfkit_no_such_type {
 enum pid_type { PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID, BTFKIT_NOT_A_PID_TYPE };
 
 volatile __u64 TARGET_TID = (__u64)-1;
-__u64 RESULTS[20];
+__u64 RESULTS[22];
 
 SEC("raw_tp/sys_enter")
 int all_queries(void *ctx)
@@ -62,6 +63,8 @@ int all_queries(void *ctx)
 	RESULTS[17] = bpf_core_enum_value_exists(enum pid_type, BTFKIT_NOT_A_PID_TYPE);
 	RESULTS[18] = BPF_CORE_READ(flavored, tgid);
 	RESULTS[19] = BPF_CORE_READ(task, real_parent, real_parent, tgid);
+	RESULTS[20] = bpf_core_field_exists(task->flags) ? bpf_core_field_offset(task->flags) : -1;
+	RESULTS[21] = bpf_core_field_exists(task->flags) ? bpf_core_field_size(task->flags) : -1;
 	return 0;
 }
 

@@ -68,6 +68,10 @@ fn expected(obj: &[u8]) -> Vec<(usize, &'static str, u64)> {
         String::from_utf8_lossy(&dump.stdout).contains(&line),
         "bpftool disagrees on {line}"
     );
+    let flags = ts
+        .members()
+        .find(|m| k.name(m.name_off).unwrap() == "flags")
+        .unwrap();
     let pid_type = k
         .type_by_id(k.find_by_name_kind("pid_type", Kind::Enum)[0])
         .unwrap();
@@ -141,10 +145,21 @@ fn expected(obj: &[u8]) -> Vec<(usize, &'static str, u64)> {
             "core_read!(task, real_parent, real_parent, tgid)",
             grandparent,
         ),
+        (
+            20,
+            "field_byte_offset!(flags) (local u64)",
+            flags.bit_offset as u64 / 8,
+        ),
+        (
+            21,
+            "field_byte_size!(flags) (local u64, kernel's u32)",
+            k.resolve_size(flags.type_id).unwrap(),
+        ),
     ]
 }
 
 fn check(leg: &str, results: &[u8], expected: &[(usize, &str, u64)]) {
+    assert_eq!(results.len(), 22 * 8, "{leg}: RESULTS has 22 slots");
     let got: Vec<u64> = results
         .chunks_exact(8)
         .map(|c| u64::from_ne_bytes(c.try_into().unwrap()))
@@ -221,7 +236,7 @@ fn every_query_but_type_matches_through_aya() {
     // for the trigger and for aya's map read, both system calls.
     set_reset_on_fork(true);
     let _ = std::fs::metadata("/");
-    let bss = leg.read_array::<[u8; 160]>(".bss");
+    let bss = leg.read_array::<[u8; 176]>(".bss");
     set_reset_on_fork(false);
     let bss = bss.unwrap_or_else(|e| panic!("aya: {}", error_chain(&e)));
     check("aya", &bss[0], &expected(obj));

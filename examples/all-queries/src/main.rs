@@ -1,7 +1,8 @@
 //! Every CO-RE query beyond field offsets, run in the kernel: a bitfield read
 //! through the shift pair and `field_signed!`, type existence, size, match and
-//! ids, enumerator existence and values, a `___flavor` type, and a pointer
-//! chain of three hops. User space compares each result with the running
+//! ids, enumerator existence and values, a `___flavor` type, a pointer
+//! chain of three hops, and the offset and size of a member whose local size
+//! is wrong. User space compares each result with the running
 //! kernel's BTF and `/proc`.
 #![no_std]
 #![no_main]
@@ -14,6 +15,9 @@ pub struct task_struct {
     pub comm: [u8; 16],
     #[btf(bits = 1)]
     pub sched_reset_on_fork: u32,
+    /// The kernel's is `unsigned int`: a wrong local size is fine for
+    /// offset and size queries (never read it with the local width).
+    pub flags: u64,
 }
 
 /// A flavor: relocates against the kernel's `task_struct`.
@@ -45,14 +49,13 @@ pub enum pid_type {
     BTFKIT_NOT_A_PID_TYPE,
 }
 
-
 #[no_mangle]
 #[link_section = ".data"]
 pub static mut TARGET_TID: u64 = u64::MAX;
 
 #[no_mangle]
 #[link_section = ".bss"]
-pub static mut RESULTS: [u64; 20] = [0; 20];
+pub static mut RESULTS: [u64; 22] = [0; 22];
 
 fn some(v: Option<usize>) -> u64 {
     v.map_or(u64::MAX, |v| v as u64)
@@ -100,6 +103,8 @@ pub extern "C" fn all_queries(_ctx: *mut u8) -> i32 {
         let flavored = task as *const task_struct___btfkit;
         put(18, btf::core_read!(flavored: task_struct___btfkit, tgid).map_or(u64::MAX, |v| v as u64));
         put(19, btf::core_read!(task: task_struct, real_parent, real_parent, tgid).map_or(u64::MAX, |v| v as u64));
+        put(20, some(btf::field_byte_offset!(task_struct, flags)));
+        put(21, some(btf::field_byte_size!(task_struct, flags)));
     }
     0
 }
