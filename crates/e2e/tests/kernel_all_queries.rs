@@ -59,7 +59,7 @@ fn expected(obj: &[u8]) -> Vec<(usize, &'static str, u64)> {
     let dump = Command::new("bpftool")
         .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"])
         .output()
-        .expect("bpftool");
+        .expect("bpftool is required (scripts/setup.sh installs it)");
     let line = format!(
         "'sched_reset_on_fork' type_id={} bits_offset={bit_off} bitfield_size={bit_sz}",
         m.type_id
