@@ -167,7 +167,7 @@ unsafe extern "C" fn capture(
 }
 
 /// Installs the capturing print callback (once per process) and clears this thread's log.
-fn start_capture() {
+pub(crate) fn start_capture() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // SAFETY: `capture` has the signature libbpf expects and lives forever.
@@ -179,7 +179,7 @@ fn start_capture() {
 }
 
 /// Takes this thread's captured log.
-fn take_capture() -> String {
+pub(crate) fn take_capture() -> String {
     LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
 }
 
