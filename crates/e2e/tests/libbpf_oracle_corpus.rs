@@ -134,6 +134,7 @@ struct Row {
     patched: usize,
     poisoned: usize,
     failed: usize,
+    changed: usize,
     unlocated: usize,
     error: Option<String>,
 }
@@ -195,6 +196,15 @@ fn check(
         patched: counts.patched,
         poisoned: counts.poisoned,
         failed: counts.failed,
+        changed: result
+            .decisions
+            .iter()
+            .filter(|d| {
+                d.decision
+                    .value_change()
+                    .is_some_and(|(old, new)| old != new)
+            })
+            .count(),
         unlocated,
         error: result.error.clone(),
     }
@@ -236,18 +246,19 @@ fn libbpf_oracle_over_libbpf_tools() {
     }
 
     println!(
-        "{:<16} {:<14} {:>6} {:>7} {:>8} {:>6} {:>9}  error",
-        "object", "kernel", "relos", "patched", "poisoned", "failed", "unlocated"
+        "{:<16} {:<14} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9}  error",
+        "object", "kernel", "relos", "patched", "poisoned", "failed", "changed", "unlocated"
     );
     for row in &rows {
         println!(
-            "{:<16} {:<14} {:>6} {:>7} {:>8} {:>6} {:>9}  {}",
+            "{:<16} {:<14} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9}  {}",
             row.tool,
             row.kernel,
             row.relocations,
             row.patched,
             row.poisoned,
             row.failed,
+            row.changed,
             row.unlocated,
             row.error.as_deref().unwrap_or("")
         );
@@ -255,13 +266,24 @@ fn libbpf_oracle_over_libbpf_tools() {
     for (kernel, time) in &times {
         let of_kernel: Vec<&Row> = rows.iter().filter(|r| &r.kernel == kernel).collect();
         println!(
-            "{kernel}: {} objects in {time:?}; patched {}, poisoned {}, failed {}, libbpf errors {}",
+            "{kernel}: {} objects in {time:?}; patched {} (value changed {}), poisoned {}, failed {}, \
+             libbpf errors {}",
             of_kernel.len(),
             of_kernel.iter().map(|r| r.patched).sum::<usize>(),
+            of_kernel.iter().map(|r| r.changed).sum::<usize>(),
             of_kernel.iter().map(|r| r.poisoned).sum::<usize>(),
             of_kernel.iter().map(|r| r.failed).sum::<usize>(),
             of_kernel.iter().filter(|r| r.error.is_some()).count(),
         );
+    }
+    // The corpus was compiled against other kernels' headers: every target moves fields.
+    for (kernel, _) in &times {
+        let changed: usize = rows
+            .iter()
+            .filter(|r| &r.kernel == kernel)
+            .map(|r| r.changed)
+            .sum();
+        assert!(changed > 0, "{kernel}: libbpf changed no value at all");
     }
     let running_errors: Vec<&Row> = rows
         .iter()
