@@ -28,6 +28,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Build a BPF crate for bpfel-unknown-none and link its CO-RE queries.
     Build(cmd::build::Args),
+    /// Generate Rust bindings (relocatable or fixed layout) from BTF.
+    Gen(cmd::gen::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Relocate(args) => cmd::relocate::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::Build(args) => cmd::build::run(args),
+        Command::Gen(args) => cmd::gen::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,5 +4,6 @@ pub mod build;
 pub mod demo;
 pub mod dump;
 pub mod explain;
+pub mod gen;
 pub mod link;
 pub mod relocate;
