@@ -1,6 +1,7 @@
 //! `btfkit dump` prints exactly what `bpftool btf dump file` prints (bpftool
-//! 7.1 from Debian), for kernels, a clang object with every kind and a Rust
-//! object built by rustc + bpf-linker and linked by btfkit.
+//! 7.1 from Debian), for kernels, a clang object with every kind, and Rust
+//! objects built by rustc + bpf-linker `--btf`, as bpf-linker wrote it and
+//! after btfkit's link step.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -138,6 +139,32 @@ fn rust_object_built_and_linked_by_btfkit() {
         "btfkit build",
     );
     assert_same_as_bpftool(&out);
+}
+
+#[test]
+fn rust_object_as_bpf_linker_wrote_it() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-bpf/Cargo.toml");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dump-tiny-bpf.o");
+    run(
+        btfkit()
+            .args(["build", "--release", "--no-link", "--manifest-path"])
+            .arg(&manifest)
+            .arg("-o")
+            .arg(&out),
+        "btfkit build --no-link",
+    );
+    assert_same_as_bpftool(&out);
+    let dump = String::from_utf8(run(btfkit().arg("dump").arg(&out), "btfkit dump")).unwrap();
+    for kind in [
+        " STRUCT ",
+        " ENUM ",
+        " UNION ",
+        " FUNC_PROTO ",
+        " DATASEC ",
+        " VAR ",
+    ] {
+        assert!(dump.contains(kind), "bpf-linker's BTF has no{kind}");
+    }
 }
 
 #[test]

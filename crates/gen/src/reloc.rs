@@ -1,4 +1,4 @@
-//! `--layout relocatable`: `#[btf::relocatable]` definitions for BPF programs.
+//! `--layout relocatable`: `#[::btf::relocatable]` definitions for BPF programs.
 //!
 //! Types keep their BTF names (the name is what CO-RE matches); members keep
 //! theirs, with `r#` for keywords and `#[btf(name = "...")]` when Rust needs
@@ -51,7 +51,7 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
                 let kw = if ty.fwd_is_union() { "union" } else { "struct" };
                 let _ = writeln!(
                     out,
-                    "\n/// `{kw} {}`: declared but not defined in this BTF.\n#[btf::relocatable]\npub {kw} {} {{}}",
+                    "\n/// `{kw} {}`: declared but not defined in this BTF.\n#[::btf::relocatable]\npub {kw} {} {{}}",
                     plan.raw_name(&ty),
                     plan.name(id)
                 );
@@ -77,10 +77,10 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut String) {
     }
     let name = plan.name(ty.id());
     if ty.vlen() == 0 {
-        let _ = writeln!(out, "#[btf::relocatable]\npub {kw} {name} {{}}");
+        let _ = writeln!(out, "#[::btf::relocatable]\npub {kw} {name} {{}}");
         return;
     }
-    let _ = writeln!(out, "#[btf::relocatable]\npub {kw} {name} {{");
+    let _ = writeln!(out, "#[::btf::relocatable]\npub {kw} {name} {{");
     let names = plan.member_names(ty);
     for (m, member) in ty.members().zip(names) {
         let btf_name = plan.str_at(m.name_off);
@@ -143,7 +143,7 @@ fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "#[btf::relocatable]\n#[repr({})]\npub enum {} {{",
+        "#[::btf::relocatable]\n#[repr({})]\npub enum {} {{",
         enum_repr(size, signed),
         plan.name(ty.id())
     );

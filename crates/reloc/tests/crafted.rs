@@ -39,7 +39,8 @@ fn clang(src: &str, out: &str) -> PathBuf {
 
 /// (libbpf's decision, btfkit's decision) for every relocation libbpf logged.
 fn compare(target_src: &str) -> Vec<(String, String)> {
-    let obj = std::fs::read(clang("rules.bpf.c", "rules.bpf.o")).unwrap();
+    // One object file per test: the tests run in parallel.
+    let obj = std::fs::read(clang("rules.bpf.c", &format!("rules-for-{target_src}.o"))).unwrap();
     let target_path = clang(target_src, &format!("{target_src}.o"));
     let target_obj = std::fs::read(&target_path).unwrap();
     let target_btf = Btf::parse(btfkit_object::btf_from_elf(&target_obj).unwrap()).unwrap();

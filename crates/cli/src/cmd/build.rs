@@ -1,10 +1,9 @@
 //! `btfkit build [--release] [--manifest-path P] [-o OUT]`: builds a BPF
 //! crate for `bpfel-unknown-none` (rustc + bpf-linker with `--btf`) and runs
 //! the link step on what it produced, so the result carries standard CO-RE
-//! records.
-//!
-//! Toolchain discovery lives in [`find_toolchain`] until the shared helper
-//! (`crates/cli/src/toolchain.rs`) exists; then this module should call it.
+//! records. `--no-link` stops after the compile and hands over the object as
+//! bpf-linker wrote it. Toolchain discovery ([`find_toolchain`]) and the cargo
+//! run ([`build_crate`]) are shared with `btfkit demo`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -32,6 +31,10 @@ pub struct Args {
     /// Print one line per CO-RE record added.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Stop after compiling: write (or print the path of) the object exactly as
+    /// bpf-linker produced it, query markers and type descriptors still in it.
+    #[arg(long)]
+    pub no_link: bool,
 }
 
 /// How to compile Rust for BPF on this machine.
@@ -218,6 +221,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     for artifact in &artifacts {
+        if args.no_link {
+            let path = match &args.output {
+                Some(out) => {
+                    std::fs::copy(artifact, out).with_context(|| {
+                        format!("copying {} to {}", artifact.display(), out.display())
+                    })?;
+                    out.clone()
+                }
+                None => artifact.clone(),
+            };
+            println!("{}", path.display());
+            continue;
+        }
         let output = args
             .output
             .clone()

@@ -1,19 +1,18 @@
 //! bpftool's raw format (`bpftool btf dump file F`), byte for byte: one line
 //! per type, `[id] KIND 'name' ...`, members, enumerators and parameters on
 //! tab-indented lines below.
+//!
+//! Split BTF prints only its own types, numbered after the base's, as bpftool
+//! does with `-B`. Names are written as their bytes (bpftool does not check
+//! UTF-8); an empty name or a bad offset is `(anon)`.
 
 use std::io::{self, Write};
 
-use crate::{Btf, Kind, Type};
+use super::name_bytes;
+use crate::{Btf, Kind, Linkage, Type};
 
-fn name_or_anon<'b>(btf: &'b Btf<'_>, off: u32) -> &'b str {
-    match btf.name(off) {
-        Ok("") | Err(_) => "(anon)",
-        Ok(s) => s,
-    }
-}
-
-fn int_encoding(enc: u32) -> &'static str {
+/// bpftool's word for an INT encoding (several bits set is `UNKN`, as in bpftool).
+pub(crate) fn int_encoding_name(enc: u32) -> &'static str {
     match enc {
         0 => "(none)",
         1 => "SIGNED",
@@ -23,37 +22,40 @@ fn int_encoding(enc: u32) -> &'static str {
     }
 }
 
+/// Writes `'name'`.
+fn quoted(out: &mut impl Write, btf: &Btf<'_>, off: u32) -> io::Result<()> {
+    out.write_all(b"'")?;
+    out.write_all(name_bytes(btf, off))?;
+    out.write_all(b"'")
+}
+
 /// Writes every own type of `btf` (split BTF: only the split types) in
 /// bpftool's raw format.
 pub fn write_all(btf: &Btf<'_>, out: &mut impl Write) -> io::Result<()> {
     for id in btf.own_type_ids() {
-        match btf.type_by_id(id) {
-            Ok(ty) => write_type(btf, &ty, out)?,
-            Err(e) => writeln!(out, "[{id}] <error: {e}>")?,
-        }
+        let ty = btf
+            .type_by_id(id)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("type [{id}]: {e}")))?;
+        write_type(btf, &ty, out)?;
     }
     Ok(())
 }
 
-/// Writes one type in bpftool's raw format.
+/// Writes one type (its line and any member lines) in bpftool's raw format.
 pub fn write_type(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> io::Result<()> {
     let kind = ty.kind();
-    let name = name_or_anon(btf, ty.name_off());
-    write!(out, "[{}] {} '{}'", ty.id(), kind.name(), name)?;
+    write!(out, "[{}] {} ", ty.id(), kind.name())?;
+    quoted(out, btf, ty.name_off())?;
+    let size_or_type = ty.size_or_type();
     match kind {
         Kind::Int => {
-            let int = ty.int().unwrap_or(crate::Int {
-                encoding: crate::IntEncoding(0),
-                offset: 0,
-                bits: 0,
-            });
+            let (offset, bits, encoding) = ty
+                .int()
+                .map_or((0, 0, 0), |i| (i.offset, i.bits, i.encoding.0));
             writeln!(
                 out,
-                " size={} bits_offset={} nr_bits={} encoding={}",
-                ty.size_or_type(),
-                int.offset,
-                int.bits,
-                int_encoding(int.encoding.0)
+                " size={size_or_type} bits_offset={offset} nr_bits={bits} encoding={}",
+                int_encoding_name(encoding)
             )
         }
         Kind::Ptr
@@ -61,33 +63,24 @@ pub fn write_type(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> io::Res
         | Kind::Const
         | Kind::Restrict
         | Kind::Typedef
-        | Kind::TypeTag => writeln!(out, " type_id={}", ty.size_or_type()),
+        | Kind::TypeTag => writeln!(out, " type_id={size_or_type}"),
         Kind::Array => {
-            let a = ty.array().unwrap_or(crate::Array {
-                elem_type: 0,
-                index_type: 0,
-                nelems: 0,
-            });
-            writeln!(
-                out,
-                " type_id={} index_type_id={} nr_elems={}",
-                a.elem_type, a.index_type, a.nelems
-            )
+            let (elem, index, n) = ty
+                .array()
+                .map_or((0, 0, 0), |a| (a.elem_type, a.index_type, a.nelems));
+            writeln!(out, " type_id={elem} index_type_id={index} nr_elems={n}")
         }
         Kind::Struct | Kind::Union => {
-            writeln!(out, " size={} vlen={}", ty.size_or_type(), ty.vlen())?;
+            writeln!(out, " size={size_or_type} vlen={}", ty.vlen())?;
             for m in ty.members() {
-                write!(
-                    out,
-                    "\t'{}' type_id={} bits_offset={}",
-                    name_or_anon(btf, m.name_off),
-                    m.type_id,
-                    m.bit_offset
-                )?;
+                out.write_all(b"\t")?;
+                quoted(out, btf, m.name_off)?;
+                write!(out, " type_id={} bits_offset={}", m.type_id, m.bit_offset)?;
+                // Only kflag members carry a size; bpftool prints it when non-zero.
                 if m.bitfield_size > 0 {
                     write!(out, " bitfield_size={}", m.bitfield_size)?;
                 }
-                writeln!(out)?;
+                out.write_all(b"\n")?;
             }
             Ok(())
         }
@@ -95,18 +88,18 @@ pub fn write_type(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> io::Res
             let signed = ty.kflag();
             writeln!(
                 out,
-                " encoding={} size={} vlen={}",
+                " encoding={} size={size_or_type} vlen={}",
                 if signed { "SIGNED" } else { "UNSIGNED" },
-                ty.size_or_type(),
                 ty.vlen()
             )?;
             for v in ty.enum_values() {
-                let n = name_or_anon(btf, v.name_off);
+                out.write_all(b"\t")?;
+                quoted(out, btf, v.name_off)?;
                 match (kind, signed) {
-                    (Kind::Enum, true) => writeln!(out, "\t'{n}' val={}", v.value as i32)?,
-                    (Kind::Enum, false) => writeln!(out, "\t'{n}' val={}", v.value as u32)?,
-                    (_, true) => writeln!(out, "\t'{n}' val={}LL", v.value as i64)?,
-                    (_, false) => writeln!(out, "\t'{n}' val={}ULL", v.value)?,
+                    (Kind::Enum, true) => writeln!(out, " val={}", v.value as i32)?,
+                    (Kind::Enum, false) => writeln!(out, " val={}", v.value as u32)?,
+                    (_, true) => writeln!(out, " val={}LL", v.value as i64)?,
+                    (_, false) => writeln!(out, " val={}ULL", v.value)?,
                 }
             }
             Ok(())
@@ -118,53 +111,48 @@ pub fn write_type(btf: &Btf<'_>, ty: &Type<'_>, out: &mut impl Write) -> io::Res
         ),
         Kind::Func => writeln!(
             out,
-            " type_id={} linkage={}",
-            ty.size_or_type(),
-            crate::Linkage(ty.vlen() as u32).func_name()
+            " type_id={size_or_type} linkage={}",
+            Linkage(u32::from(ty.vlen())).func_name()
         ),
         Kind::FuncProto => {
-            writeln!(out, " ret_type_id={} vlen={}", ty.size_or_type(), ty.vlen())?;
+            writeln!(out, " ret_type_id={size_or_type} vlen={}", ty.vlen())?;
             for p in ty.params() {
-                writeln!(
-                    out,
-                    "\t'{}' type_id={}",
-                    name_or_anon(btf, p.name_off),
-                    p.type_id
-                )?;
+                out.write_all(b"\t")?;
+                quoted(out, btf, p.name_off)?;
+                writeln!(out, " type_id={}", p.type_id)?;
             }
             Ok(())
         }
+        // bpftool's one comma in the raw format.
         Kind::Var => writeln!(
             out,
-            " type_id={}, linkage={}",
-            ty.size_or_type(),
-            ty.linkage().unwrap_or(crate::Linkage(0)).var_name()
+            " type_id={size_or_type}, linkage={}",
+            ty.linkage().unwrap_or(Linkage(u32::MAX)).var_name()
         ),
         Kind::Datasec => {
-            writeln!(out, " size={} vlen={}", ty.size_or_type(), ty.vlen())?;
+            writeln!(out, " size={size_or_type} vlen={}", ty.vlen())?;
             for v in ty.datasec_vars() {
                 write!(
                     out,
                     "\ttype_id={} offset={} size={}",
                     v.type_id, v.offset, v.size
                 )?;
+                // bpftool names the variable (or function) each entry points at.
                 match btf.type_by_id(v.type_id) {
-                    Ok(t) => writeln!(
-                        out,
-                        " ({} '{}')",
-                        t.kind().name(),
-                        name_or_anon(btf, t.name_off())
-                    )?,
-                    Err(_) => writeln!(out)?,
+                    Ok(t) => {
+                        write!(out, " ({} ", t.kind().name())?;
+                        quoted(out, btf, t.name_off())?;
+                        out.write_all(b")\n")?;
+                    }
+                    Err(_) => out.write_all(b"\n")?,
                 }
             }
             Ok(())
         }
-        Kind::Float => writeln!(out, " size={}", ty.size_or_type()),
+        Kind::Float => writeln!(out, " size={size_or_type}"),
         Kind::DeclTag => writeln!(
             out,
-            " type_id={} component_idx={}",
-            ty.size_or_type(),
+            " type_id={size_or_type} component_idx={}",
             ty.decl_tag_component().unwrap_or(-1)
         ),
         Kind::Void | Kind::Unknown(_) => writeln!(out, " kind={}", kind.raw()),

@@ -10,6 +10,11 @@ use std::sync::Mutex;
 
 static LOG: Mutex<String> = Mutex::new(String::new());
 
+/// Held for a whole [`libbpf_relocate`] call: libbpf's print callback is
+/// process-wide, so two tests running the oracle at once would read each
+/// other's decisions from [`LOG`] (seen in CI on 2 cores).
+static ORACLE: Mutex<()> = Mutex::new(());
+
 extern "C" {
     fn vsnprintf(
         buf: *mut c_char,
@@ -44,6 +49,8 @@ pub struct Libbpf {
 }
 
 pub fn libbpf_relocate(obj: &[u8], target: &Path) -> Libbpf {
+    // A test that panicked while holding the lock leaves no state behind worth refusing.
+    let _serial = ORACLE.lock().unwrap_or_else(|e| e.into_inner());
     LOG.lock().unwrap().clear();
     let path = CString::new(target.to_str().unwrap()).unwrap();
     let name = CString::new("btfkit-oracle").unwrap();
