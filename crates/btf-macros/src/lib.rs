@@ -297,7 +297,7 @@ pub fn field_signed(input: TokenStream) -> TokenStream {
 pub fn field_lshift_u64(input: TokenStream) -> TokenStream {
     field_query(input, "field_lshift_u64", &["lshift_u64"], |c| {
         let v = &c[0];
-        quote!(#v as u32)
+        quote!(::btf::__private::low32(#v))
     })
 }
 
@@ -306,7 +306,7 @@ pub fn field_lshift_u64(input: TokenStream) -> TokenStream {
 pub fn field_rshift_u64(input: TokenStream) -> TokenStream {
     field_query(input, "field_rshift_u64", &["rshift_u64"], |c| {
         let v = &c[0];
-        quote!(#v as u32)
+        quote!(::btf::__private::low32(#v))
     })
 }
 
@@ -374,7 +374,7 @@ pub fn type_size(input: TokenStream) -> TokenStream {
 pub fn type_id_local(input: TokenStream) -> TokenStream {
     type_query(input, "type_id_local", &["local_type_id"], |c| {
         let v = &c[0];
-        quote!(#v as u32)
+        quote!(::btf::__private::low32(#v))
     })
 }
 
@@ -383,7 +383,7 @@ pub fn type_id_local(input: TokenStream) -> TokenStream {
 pub fn type_id_target(input: TokenStream) -> TokenStream {
     type_query(input, "type_id_target", &["target_type_id"], |c| {
         let v = &c[0];
-        quote!(match #v as u32 { 0 => ::core::option::Option::None, id => ::core::option::Option::Some(id) })
+        quote!(match ::btf::__private::low32(#v) { 0 => ::core::option::Option::None, id => ::core::option::Option::Some(id) })
     })
 }
 
@@ -556,7 +556,8 @@ pub fn core_read(input: TokenStream) -> TokenStream {
                 ::core::mem::size_of_val(&__btf_v) as u32,
                 __btf_addr,
             );
-            if __btf_ret < 0 {
+            // The helper returns 0 or a negative errno: `!= 0` is one jump.
+            if __btf_ret != 0 {
                 break '__btf_read ::core::result::Result::Err(__btf_ret);
             }
         });
@@ -640,17 +641,20 @@ pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
                 __btf_size,
                 __btf_src,
             );
-            if __btf_ret < 0 {
+            // The helper returns 0 or a negative errno: `!= 0` is one jump.
+            if __btf_ret != 0 {
                 ::core::result::Result::Err(__btf_ret)
             } else {
-                // All three markers before the value is loaded: each is a call
-                // that clobbers r1-r5, so the value stays in a register.
-                let __btf_l = unsafe { #lshift() };
+                // The left shift takes its amount straight from r0; the
+                // signedness marker comes last so that its r0 is tested in
+                // place (each marker is a call that clobbers r0-r5).
+                let __btf_up = ::btf::__private::bits_up(__btf_val, unsafe { #lshift() });
                 let __btf_r = unsafe { #rshift() };
-                let __btf_signed = unsafe { #signed() };
-                ::core::result::Result::Ok(::btf::__private::extract_bits(
-                    __btf_val, __btf_l, __btf_r, __btf_signed,
-                ))
+                ::core::result::Result::Ok(if unsafe { #signed() } != 0 {
+                    ::btf::__private::bits_down_signed(__btf_up, __btf_r)
+                } else {
+                    ::btf::__private::bits_down(__btf_up, __btf_r)
+                })
             }
         }
     }

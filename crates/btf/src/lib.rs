@@ -63,7 +63,7 @@
 //! spells the query (`btfkit:v1:byte_off:task_struct:real_parent->tgid`), one
 //! `call -1` instruction per relocation; each relocatable type leaves one
 //! ASCII descriptor record in a `.btfkit.types` section. `btfkit link`
-//! replaces the calls with `mov64 r0, <local value>` plus a CO-RE record and
+//! replaces the calls with `mov32 w0, <local value>` plus a CO-RE record and
 //! drops the section, so an object must go through it before it is loaded.
 //! The formats are in btfkit's DESIGN.md.
 //!
@@ -115,34 +115,61 @@ query_names! {
 pub mod __private {
     pub use crate::descriptor::*;
 
-    /// An existence answer (0 or 1 after relocation) as `bool`, without a compare.
+    /// An existence, match or signedness answer as `bool`, without a compare
+    /// or a mask.
     // `!= 0` (clippy's suggestion) costs the BPF program a compare-and-branch.
     #[allow(clippy::transmute_int_to_bool)]
     #[inline(always)]
     pub fn flag(v: u64) -> bool {
-        // SAFETY: masking leaves 0 or 1, both valid `bool` bit patterns.
-        unsafe { core::mem::transmute::<u8, bool>((v & 1) as u8) }
+        // SAFETY: these relocations are 0 or 1 by definition: the link step
+        // writes the local answer (0 or 1) and every CO-RE loader (libbpf,
+        // aya, cilium/ebpf, btfkit) patches in 0 or 1, or poisons the
+        // instruction so that it never runs.
+        unsafe { core::hint::assert_unchecked(v <= 1) };
+        // SAFETY: 0 and 1 are the two valid `bool` bit patterns.
+        unsafe { core::mem::transmute::<u8, bool>(v as u8) }
     }
 
-    /// The bitfield in `raw` (the member's storage bytes, read into the low
-    /// bytes of a `u64`): shifted left by `lshift`, then right by `rshift`,
-    /// arithmetically when `signed` is not 0 (libbpf's
-    /// `BPF_CORE_READ_BITFIELD` rule).
-    ///
-    /// The arguments are the raw `lshift_u64`, `rshift_u64` and `signed`
-    /// relocation values; the shifts are always below 64 (libbpf poisons a
-    /// relocation it cannot resolve instead of patching a value), and the
-    /// assumption drops Rust's shift masking.
+    /// A 32-bit answer (shift, type id) as `u32`, without a mask.
     #[inline(always)]
-    pub fn extract_bits(raw: u64, lshift: u64, rshift: u64, signed: u64) -> u64 {
+    pub fn low32(v: u64) -> u32 {
+        // SAFETY: the link step replaces the marker with `mov32 w0, imm`, which
+        // zero-extends: r0's upper half is zero whatever immediate a loader
+        // patches in.
+        unsafe { core::hint::assert_unchecked(v <= u64::from(u32::MAX)) };
+        v as u32
+    }
+
+    /// The first half of libbpf's `BPF_CORE_READ_BITFIELD` rule: the member's
+    /// storage bytes `raw` (in the low bytes of a `u64`) shifted left by the
+    /// `lshift_u64` relocation, bringing the bitfield's top bit to bit 63.
+    ///
+    /// The shifts of [`bits_up`], [`bits_down`] and [`bits_down_signed`] are
+    /// CO-RE shift relocations, always below 64 (the link step's local values
+    /// are, and loaders poison a relocation they cannot resolve rather than
+    /// patch a value), and the assumption drops Rust's shift masking.
+    #[inline(always)]
+    pub fn bits_up(raw: u64, lshift: u64) -> u64 {
         // SAFETY: CO-RE shift relocations are in 0..=63 (see above).
-        unsafe { core::hint::assert_unchecked(lshift < 64 && rshift < 64) };
-        let up = raw << lshift;
-        if signed != 0 {
-            ((up as i64) >> rshift) as u64
-        } else {
-            up >> rshift
-        }
+        unsafe { core::hint::assert_unchecked(lshift < 64) };
+        raw << lshift
+    }
+
+    /// The second half for an unsigned member: a logical shift right by the
+    /// `rshift_u64` relocation.
+    #[inline(always)]
+    pub fn bits_down(up: u64, rshift: u64) -> u64 {
+        // SAFETY: CO-RE shift relocations are in 0..=63 (see [`bits_up`]).
+        unsafe { core::hint::assert_unchecked(rshift < 64) };
+        up >> rshift
+    }
+
+    /// The second half for a signed member: an arithmetic shift right.
+    #[inline(always)]
+    pub fn bits_down_signed(up: u64, rshift: u64) -> u64 {
+        // SAFETY: CO-RE shift relocations are in 0..=63 (see [`bits_up`]).
+        unsafe { core::hint::assert_unchecked(rshift < 64) };
+        ((up as i64) >> rshift) as u64
     }
 
     /// Implemented for everything when compiling for BPF, for nothing

@@ -130,7 +130,7 @@ fn link_load_and_check(unlinked: &Path, tag: &str) {
     }
     let xlated = String::from_utf8_lossy(&xlated.stdout);
     assert!(
-        xlated.contains(&format!("r0 = {pid}")),
+        xlated.contains(&format!("w0 = {pid}")),
         "the loaded program does not use the kernel's pid offset {pid}:\n{xlated}"
     );
 }

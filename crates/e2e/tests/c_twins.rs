@@ -5,8 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
 
 use btfkit_model::{Btf, BtfExt, Kind};
 
@@ -60,33 +58,9 @@ fn records(object: &[u8]) -> Records {
     (set, shapes)
 }
 
-fn clang_twin(example: &str) -> Vec<u8> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(example)
-        .join("twin.bpf.c");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{example}-twin.o"));
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    std::fs::read(out).unwrap()
-}
-
 fn compare(example: &str) {
     let (rust_set, rust_shapes) = records(&common::build_example(example));
-    let (c_set, c_shapes) = records(&clang_twin(example));
+    let (c_set, c_shapes) = records(&common::clang_twin(example));
     assert_eq!(
         rust_set,
         c_set,
@@ -106,4 +80,9 @@ fn task_core_has_the_records_clang_writes() {
 #[test]
 fn all_queries_has_the_records_clang_writes() {
     compare("all-queries");
+}
+
+#[test]
+fn query_cost_has_the_records_clang_writes() {
+    compare("query-cost");
 }

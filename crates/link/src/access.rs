@@ -26,6 +26,11 @@ pub struct Resolution {
     pub access: String,
     /// The local value.
     pub value: LocalValue,
+    /// The value is a signed 32-bit quantity (the value of a signed enum's
+    /// enumerator), so the marker becomes `mov64`, which sign-extends its
+    /// immediate; every other value is an unsigned 32-bit one and becomes
+    /// `mov32`, which zero-extends (see [`crate::link`]).
+    pub signed_value: bool,
 }
 
 /// What the last step of a field path reached.
@@ -65,6 +70,7 @@ pub fn resolve(
                     root: query.type_name.clone(),
                     access: "0".into(),
                     value: LocalValue::LocalTypeId,
+                    signed_value: false,
                 });
             }
             let value = match kind {
@@ -78,6 +84,7 @@ pub fn resolve(
                 root: query.type_name.clone(),
                 access: "0".into(),
                 value: LocalValue::Const(value),
+                signed_value: false,
             })
         }
         Access::Enumerator(name) => {
@@ -114,6 +121,7 @@ pub fn resolve(
                 root: query.type_name.clone(),
                 access: index.to_string(),
                 value: LocalValue::Const(value),
+                signed_value: kind == CoreReloKind::EnumvalValue && *signed,
             })
         }
         Access::Field(hops) => {
@@ -160,6 +168,7 @@ pub fn resolve(
                 root,
                 access,
                 value: LocalValue::Const(value),
+                signed_value: false,
             })
         }
     }

@@ -6,15 +6,18 @@
 //! `call -1` to a `btfkit:v1:...` marker, builds local BTF for the types the
 //! queries reach (laid out and named as clang would for the equivalent C),
 //! adds one `core_relo` record per marker with clang's access string,
-//! replaces the call with `mov64 r0, <local value>` (the value libbpf
-//! computes for the local type), and removes every trace of the mechanism:
+//! replaces the call with `mov32 w0, <local value>` (`mov64` for a signed
+//! enumerator; the value libbpf computes for the local type), and removes
+//! every trace of the mechanism:
 //! marker symbols and relocations, the `.btfkit.types` section with its
 //! symbols, and its DATASEC/VARs in `.BTF`.
 //!
 //! Divergences from clang, by design:
-//! - Markers become `mov64` (one slot) where clang uses `ld_imm64` (two
-//!   slots) for type-id and enum queries; libbpf patches both forms. An
-//!   ENUM64 value must therefore fit a sign-extended 32-bit immediate.
+//! - Markers become `mov32`/`mov64` (one slot) where clang uses `ld_imm64`
+//!   (two slots) for type-id and enum queries; libbpf patches both forms. An
+//!   enumerator's value must therefore fit 32 bits (signed for a signed enum,
+//!   unsigned otherwise), locally and in the target: loaders write only the
+//!   low 32 bits of the target's value into an ALU immediate.
 //! - For bitfields, `byte_off`/`byte_sz` local values follow libbpf's local
 //!   computation (smallest aligned load of the storage type's size); clang
 //!   uses the record's alignment. libbpf does not validate bitfield values.
@@ -59,10 +62,37 @@ pub struct LinkedRelocation {
     pub type_name: String,
     /// clang's access string.
     pub access: String,
-    /// The local value written into `mov64 r0, imm` (libbpf's 64-bit view).
+    /// The local value written into the move's immediate (libbpf's 64-bit view).
     pub local_value: u64,
     /// The marker symbol it came from.
     pub marker: String,
+}
+
+/// `mov32 w0, imm` (BPF_ALU | BPF_MOV | BPF_K).
+const MOV32_IMM: u8 = 0xb4;
+/// `mov64 r0, imm` (BPF_ALU64 | BPF_MOV | BPF_K).
+const MOV64_IMM: u8 = 0xb7;
+
+/// The instruction that replaces a marker call, as (opcode, immediate).
+///
+/// Every CO-RE value but a signed enumerator's is an unsigned 32-bit number
+/// (offsets, sizes, shifts, 0/1 answers, type ids, unsigned enumerators):
+/// `mov32` zero-extends it into r0, so whatever a loader patches in, the upper
+/// half of r0 is zero, which the `btf` crate tells the compiler. A signed
+/// enumerator's value becomes `mov64`, which sign-extends. Loaders patch the
+/// immediate of either class (libbpf, aya and cilium/ebpf accept ALU and
+/// ALU64). `None` when the local value does not fit 32 bits.
+fn marker_mov(value: u64, signed: bool) -> Option<(u8, i32)> {
+    if signed {
+        i32::try_from(value as i64).ok().map(|imm| (MOV64_IMM, imm))
+    } else {
+        // libbpf views a 32-bit enumerator's value sign-extended to 64 bits;
+        // its low half is the unsigned value.
+        let low = u32::try_from(value)
+            .ok()
+            .or_else(|| i32::try_from(value as i64).ok().map(|v| v as u32))?;
+        Some((MOV32_IMM, low as i32))
+    }
 }
 
 /// The result of [`link`].
@@ -294,13 +324,14 @@ pub fn link(input: &[u8]) -> Result<LinkOutput> {
             LocalValue::Const(v) => v,
             LocalValue::LocalTypeId => u64::from(type_id),
         };
-        let imm = i32::try_from(value as i64).map_err(|_| LinkError::Query {
-            symbol: site.symbol.clone(),
-            message: format!(
-                "the local value {value:#x} does not fit the sign-extended 32-bit immediate \
-                 of mov64 that replaces the marker"
-            ),
-        })?;
+        let (code, imm) =
+            marker_mov(value, resolution.signed_value).ok_or_else(|| LinkError::Query {
+                symbol: site.symbol.clone(),
+                message: format!(
+                    "the local value {value:#x} does not fit the 32-bit immediate of the \
+                     move that replaces the marker"
+                ),
+            })?;
         let insn_off = u32::try_from(site.offset).map_err(|_| LinkError::MarkerSite {
             section: site.section.clone(),
             insn: site.offset / INSN_SIZE as u64,
@@ -309,7 +340,7 @@ pub fn link(input: &[u8]) -> Result<LinkOutput> {
             message: "instruction offset does not fit 32 bits".into(),
         })?;
         let mov = Insn {
-            code: 0xb7,
+            code,
             dst_reg: 0,
             src_reg: 0,
             off: 0,
@@ -413,4 +444,28 @@ fn check_output(data: &[u8], records: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{marker_mov, MOV32_IMM, MOV64_IMM};
+
+    #[test]
+    fn markers_become_zero_extending_moves_but_signed_enumerators() {
+        // Offsets, sizes, ids, 0/1: mov32 with the value.
+        assert_eq!(marker_mov(1264, false), Some((MOV32_IMM, 1264)));
+        assert_eq!(marker_mov(0, false), Some((MOV32_IMM, 0)));
+        // An unsigned 32-bit enumerator of 2^31 or more (libbpf's view is
+        // sign-extended): mov32 keeps its unsigned value.
+        assert_eq!(
+            marker_mov(0xffff_ffff_8000_0000, false),
+            Some((MOV32_IMM, i32::MIN))
+        );
+        assert_eq!(marker_mov(0xffff_fffe, false), Some((MOV32_IMM, -2)));
+        // A signed enumerator: mov64, sign-extending.
+        assert_eq!(marker_mov((-2i64) as u64, true), Some((MOV64_IMM, -2)));
+        // Too wide for either.
+        assert_eq!(marker_mov(1 << 32, false), None);
+        assert_eq!(marker_mov(1 << 31, true), None);
+    }
 }

@@ -152,7 +152,7 @@ mod marker_queries {
     /// Byte offset of `task_struct.pid` in the target kernel.
     #[inline(always)]
     pub fn pid() -> usize {
-        // SAFETY: a marker; `btfkit link` replaces the call with `mov64 r0, <offset>`.
+        // SAFETY: a marker; `btfkit link` replaces the call with `mov32 w0, <offset>`.
         unsafe { byte_off_pid() }
     }
 

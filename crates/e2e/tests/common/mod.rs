@@ -65,6 +65,31 @@ pub fn build_example_with(name: &str, cargo_args: &[&str]) -> Vec<u8> {
     btfkit_link::link(&built).unwrap().object
 }
 
+/// `examples/<name>/twin.bpf.c` compiled by clang-22 with libbpf's headers.
+pub fn clang_twin(example: &str) -> Vec<u8> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example)
+        .join("twin.bpf.c");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{example}-twin.o"));
+    let st = Command::new("clang-22")
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-c",
+            "-I/usr/include/x86_64-linux-gnu",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("clang-22 is required (scripts/setup.sh installs it)");
+    assert!(st.success(), "clang-22 failed on {}", src.display());
+    std::fs::read(out).unwrap()
+}
+
 /// This thread's id.
 pub fn tid() -> u64 {
     // SAFETY: gettid has no preconditions.
