@@ -379,3 +379,150 @@ fn unreadable_target_btf_is_reported() {
     assert!(result.programs.is_empty());
     assert!(result.decisions.is_empty());
 }
+
+/// One core_relo record of an object: (section, index in the section) → byte
+/// offset of its instruction in that section.
+fn record_sites(object: &[u8]) -> BTreeMap<(String, usize), u64> {
+    let parsed = btfkit_object::BpfObject::parse(object).unwrap();
+    let Some(ext) = parsed.btf_ext() else {
+        return BTreeMap::new();
+    };
+    let btf = btfkit_model::Btf::parse(parsed.btf().unwrap()).unwrap();
+    let ext = btfkit_model::BtfExt::parse(ext).unwrap();
+    let mut sites = BTreeMap::new();
+    for s in &ext.core_relo.sections {
+        let name = btf.name(s.sec_name_off).unwrap().to_owned();
+        for (i, r) in s.records.iter().enumerate() {
+            sites.insert((name.clone(), i), u64::from(r.insn_off));
+        }
+    }
+    sites
+}
+
+/// btfkit's engine against libbpf over the whole corpus and every kernel: for
+/// every core_relo record, the same outcome (patched, poisoned, failed) and
+/// the same bytes at the relocated site (one slot, two for `ld_imm64`). Sites
+/// in subprograms are found through the oracle's func_info mapping.
+#[test]
+fn btfkit_engine_decides_every_record_like_libbpf() {
+    let kernels = kernels();
+    let corpus = corpus::load_or_extract(&corpus::default_cache_dir()).unwrap();
+    assert!(corpus.len() >= 40, "only {} objects", corpus.len());
+    let mut mismatches = Vec::new();
+    let mut rows = Vec::new();
+    for (kernel, btf_path) in &kernels {
+        let data = std::fs::read(btf_path).unwrap();
+        let target_btf = btfkit_model::Btf::parse(&data).unwrap();
+        // One target for all objects: its indexes are built once.
+        let target = btfkit_reloc::Target::new(&target_btf);
+        let (mut records, mut same_bytes, mut against_log, mut poisoned) = (0, 0, 0, 0);
+        let (mut failed, mut after_libbpf_stop) = (0, 0);
+        for object in &corpus {
+            let bytes = std::fs::read(&object.path).unwrap();
+            let sites = record_sites(&bytes);
+            records += sites.len();
+            let theirs = libbpf_oracle::relocate(&object.path, btf_path).unwrap();
+            let ours = btfkit_reloc::relocate_object(&bytes, &target)
+                .unwrap_or_else(|e| panic!("{}: btfkit: {e}", object.tool));
+            let parsed = btfkit_object::BpfObject::parse(&bytes).unwrap();
+            let what =
+                |sec: &str, relo: usize| format!("{kernel} {} {sec} relo #{relo}", object.tool);
+            for d in &ours.decisions {
+                let Some(want) = theirs.decision_at(&d.section, d.relo_idx) else {
+                    // libbpf stops at its first failure; later records have no answer.
+                    assert!(
+                        theirs.error.is_some(),
+                        "{}: libbpf logged no decision",
+                        what(&d.section, d.relo_idx)
+                    );
+                    after_libbpf_stop += 1;
+                    continue;
+                };
+                let ours_outcome = if d.error.is_some() {
+                    "failed"
+                } else if d.fixup.as_ref().is_some_and(|f| f.poison) {
+                    "poisoned"
+                } else {
+                    "patched"
+                };
+                let their_outcome = match want.decision.outcome {
+                    Outcome::Patched(_) => "patched",
+                    Outcome::Poisoned { .. } => "poisoned",
+                    Outcome::Failed { .. } => "failed",
+                    Outcome::Unfinished => "unfinished",
+                };
+                if ours_outcome != their_outcome {
+                    mismatches.push(format!(
+                        "{}: libbpf {their_outcome}, btfkit {ours_outcome} ({d})",
+                        what(&d.section, d.relo_idx)
+                    ));
+                    continue;
+                }
+                match ours_outcome {
+                    "failed" => {
+                        failed += 1;
+                        continue;
+                    }
+                    "poisoned" => poisoned += 1,
+                    _ => {}
+                }
+                // The site's bytes after both engines.
+                let off = sites[&(d.section.clone(), d.relo_idx)] as usize;
+                let section = parsed.program_section_by_name(&d.section).unwrap();
+                let our_section = ours
+                    .sections
+                    .iter()
+                    .find(|(i, _)| *i == section.section_index)
+                    .map(|(_, b)| b)
+                    .unwrap();
+                let slots = want.original.len();
+                let ours_bytes = &our_section[off..off + 8 * slots];
+                if want.relocated.is_empty() {
+                    // A subprogram no program calls: libbpf relocated it (its
+                    // log says how) but its bytes are in no prepared program.
+                    // Our bytes must say what libbpf's log says.
+                    let mut mine = want.clone();
+                    mine.relocated = ours_bytes
+                        .chunks_exact(8)
+                        .map(|c| c.try_into().unwrap())
+                        .collect();
+                    assert!(check_bytes(&what(&d.section, d.relo_idx), &mine));
+                    against_log += 1;
+                    continue;
+                }
+                let theirs_bytes: Vec<u8> = want.relocated.iter().flatten().copied().collect();
+                if ours_bytes == theirs_bytes.as_slice() {
+                    same_bytes += 1;
+                } else {
+                    mismatches.push(format!(
+                        "{}: libbpf {:02x?} | btfkit {:02x?}",
+                        what(&d.section, d.relo_idx),
+                        theirs_bytes,
+                        ours_bytes
+                    ));
+                }
+            }
+            assert_eq!(
+                ours.decisions.len(),
+                sites.len(),
+                "{}: btfkit decided every record",
+                object.tool
+            );
+        }
+        rows.push(format!(
+            "{kernel:<16} objects {:>3}  records {records:>4}  same bytes {same_bytes:>4}  \
+             same as libbpf's log (uncalled subprograms) {against_log:>3}  (poisoned {poisoned:>3})  \
+             failed in both {failed}  after a libbpf stop {after_libbpf_stop}",
+            corpus.len()
+        ));
+    }
+    for row in &rows {
+        println!("{row}");
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} differences from libbpf:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
