@@ -1,6 +1,6 @@
 //! Parse → write is byte-identical for the `.BTF` and `.BTF.ext` of real
-//! objects: clang-22, rustc + bpf-linker (linked by btfkit), and every BPF
-//! object embedded in Debian's libbpf-tools.
+//! objects: clang-22, rustc + bpf-linker (as bpf-linker wrote it, and linked
+//! by btfkit), and every BPF object embedded in Debian's libbpf-tools.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -68,6 +68,22 @@ fn rust_object_linked_by_btfkit() {
     assert!(status.success(), "btfkit build failed");
     let (_, relos) = assert_roundtrip("rust-kernel", &std::fs::read(&out).unwrap());
     assert!(relos > 0, "the linked Rust object has CO-RE records");
+}
+
+#[test]
+fn rust_object_as_bpf_linker_wrote_it() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-bpf/Cargo.toml");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("roundtrip-tiny-bpf.o");
+    let status = Command::new(env!("CARGO_BIN_EXE_btfkit"))
+        .args(["build", "--release", "--no-link", "--manifest-path"])
+        .arg(&manifest)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "btfkit build --no-link failed");
+    let (types, _) = assert_roundtrip("tiny-bpf", &std::fs::read(&out).unwrap());
+    assert!(types > 10, "bpf-linker wrote {types} types");
 }
 
 #[test]
