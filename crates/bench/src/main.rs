@@ -2,6 +2,10 @@
 //! run, on the same inputs, and prints `workload | btfkit | reference | ratio`
 //! with medians over repeated runs. `--markdown` prints the table for
 //! BENCHMARKS.md. Peak memory is measured in child processes (`--child WORK`).
+//! The whole-command rows run the release `btfkit` binary next to this one
+//! (`cargo build --release -p btfkit`) and `bpftool`. On a busy machine,
+//! `chrt -f 50 target/release/btfkit-bench --markdown` keeps other work off
+//! the measuring core (its child commands inherit the priority).
 
 use std::ffi::c_void;
 use std::process::Command;
@@ -83,7 +87,10 @@ fn libbpf_tools_objects() -> Vec<Vec<u8>> {
     out
 }
 
-/// libbpf relocating `obj` for `target` (open with btf_custom_path + prepare).
+/// libbpf as close to relocating alone as its API allows: `obj` opened from
+/// memory with `btf_custom_path` = `target`, every map's autocreate turned off
+/// (no kernel maps), then `bpf_object__prepare` (no program is loaded).
+/// Returns prepare's status (0: success).
 fn libbpf_prepare(obj: &[u8], target: &std::ffi::CStr) -> i32 {
     let opts = libbpf_sys::bpf_object_open_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
@@ -91,7 +98,7 @@ fn libbpf_prepare(obj: &[u8], target: &std::ffi::CStr) -> i32 {
         ..Default::default()
     };
     // SAFETY: libbpf copies `obj` at open; `opts` outlives the calls; the
-    // object is closed once.
+    // maps belong to the open, unprepared object; the object is closed once.
     unsafe {
         libbpf_sys::libbpf_set_print(None);
         let o =
@@ -99,10 +106,78 @@ fn libbpf_prepare(obj: &[u8], target: &std::ffi::CStr) -> i32 {
         if o.is_null() || libbpf_sys::libbpf_get_error(o as *const c_void) != 0 {
             return -1;
         }
+        let mut map = libbpf_sys::bpf_object__next_map(o, std::ptr::null());
+        while !map.is_null() {
+            libbpf_sys::bpf_map__set_autocreate(map, false);
+            map = libbpf_sys::bpf_object__next_map(o, map);
+        }
         let rc = libbpf_sys::bpf_object__prepare(o);
         libbpf_sys::bpf_object__close(o);
         rc
     }
+}
+
+/// libbpf opening `obj` (ELF, its BTF and .BTF.ext, programs, maps) and closing
+/// it: the part of [`libbpf_prepare`] that is not preparing.
+fn libbpf_open_only(obj: &[u8]) -> bool {
+    let opts = libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _,
+        ..Default::default()
+    };
+    // SAFETY: as in `libbpf_prepare`, without prepare.
+    unsafe {
+        libbpf_sys::libbpf_set_print(None);
+        let o =
+            libbpf_sys::bpf_object__open_mem(obj.as_ptr() as *const c_void, obj.len() as _, &opts);
+        if o.is_null() || libbpf_sys::libbpf_get_error(o as *const c_void) != 0 {
+            return false;
+        }
+        libbpf_sys::bpf_object__close(o);
+        true
+    }
+}
+
+/// aya-obj relocating `obj` for `target`, as aya's loader does before it
+/// loads anything: `Object::parse` (ELF, maps, programs, functions, BTF,
+/// .BTF.ext) and `relocate_btf` (every CO-RE record, instructions patched).
+fn aya_relocate(obj: &[u8], target: &aya_obj::btf::Btf) -> bool {
+    match aya_obj::Object::parse(obj) {
+        Ok(mut o) => o.relocate_btf(target).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Medians of several workloads measured in turns (a, b, a, b, ...), so that
+/// a change in the machine's load hits each of them alike.
+fn medians_interleaved(runs: usize, work: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    for w in work.iter_mut() {
+        w();
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); work.len()];
+    for _ in 0..runs {
+        for (w, t) in work.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            w();
+            t.push(start.elapsed());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect()
+}
+
+/// Bytes a command writes to standard output.
+fn output_size(program: &std::path::Path, args: &[&str]) -> Option<usize> {
+    let out = Command::new(program)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout.len())
 }
 
 /// The release btfkit binary next to this one, if built.
@@ -224,6 +299,41 @@ fn own_peak_kib() -> Result<i64> {
         .context("malformed VmHWM value")
 }
 
+/// The machine, its load and the reference tools' versions, for the table's header.
+fn machine() -> String {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_kib: u64 = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let kernel = read("/proc/sys/kernel/osrelease");
+    let load = read("/proc/loadavg");
+    let bpftool = Command::new("bpftool")
+        .arg("version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_string))
+        .unwrap_or_else(|| "bpftool: not found".into());
+    format!(
+        "{cpu}, {cores} cores, {} GiB, kernel {}; load average at start {}; {bpftool}",
+        mem_kib / (1 << 20),
+        kernel.trim(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--child") {
@@ -247,6 +357,8 @@ fn main() -> Result<()> {
         btf.last_id()
     );
 
+    let machine = machine();
+    eprintln!("machine: {machine}");
     let mut rows = Vec::new();
     let copy = median(runs, || data.to_vec());
     let ours_parse = median(runs, || Btf::parse(&data).map(|b| b.last_id()));
@@ -351,66 +463,158 @@ fn main() -> Result<()> {
 
     // Relocate every CO-RE object embedded in libbpf-tools for the running kernel.
     let corpus = libbpf_tools_objects();
+    let records: usize = corpus
+        .iter()
+        .filter_map(|o| {
+            let obj = btfkit_object::BpfObject::parse(o).ok()?;
+            Some(
+                btfkit_model::BtfExt::parse(obj.btf_ext()?)
+                    .ok()?
+                    .core_relo
+                    .len(),
+            )
+        })
+        .sum();
     let target = btfkit_reloc::Target::new(&btf);
-    let ours_relocate = median(runs.min(11), || {
-        corpus
-            .iter()
-            .map(|o| btfkit_reloc::relocate_object(o, &target).map_or(0, |r| r.decisions.len()))
+    let relocate_all = |objs: &[&Vec<u8>], t: &btfkit_reloc::Target<'_>| {
+        objs.iter()
+            .map(|o| btfkit_reloc::relocate_object(o, t).map_or(0, |r| r.decisions.len()))
             .sum::<usize>()
-    });
+    };
+    let all: Vec<&Vec<u8>> = corpus.iter().collect();
+    let ours_relocate = median(runs.min(11), || relocate_all(&all, &target));
     let ours_relocate_cold = median(runs.min(11), || {
-        let t = btfkit_reloc::Target::new(&btf);
-        corpus
-            .iter()
-            .map(|o| btfkit_reloc::relocate_object(o, &t).map_or(0, |r| r.decisions.len()))
-            .sum::<usize>()
+        relocate_all(&all, &btfkit_reloc::Target::new(&btf))
     });
     let cpath_vmlinux = std::ffi::CString::new(path.as_str())?;
+    let libbpf_ok = corpus
+        .iter()
+        .filter(|o| libbpf_prepare(o, &cpath_vmlinux) == 0)
+        .count();
     let libbpf_relocate = median(runs.min(5), || {
         corpus
             .iter()
             .map(|o| libbpf_prepare(o, &cpath_vmlinux))
             .sum::<i32>()
     });
-    let label = format!("relocate {} libbpf-tools objects", corpus.len());
+    let libbpf_open = median(runs.min(5), || {
+        corpus.iter().filter(|o| libbpf_open_only(o)).count()
+    });
+    let label = format!(
+        "relocate {} libbpf-tools objects ({records} CO-RE records)",
+        corpus.len()
+    );
+    let libbpf_label = format!(
+        "libbpf open_mem + all maps' autocreate off + prepare, per object ({libbpf_ok} of {} prepared; \
+         re-parses the target per object, loads the object's BTF into the kernel, creates no maps, loads no programs)",
+        corpus.len()
+    );
     rows.push(Row {
-        workload: format!("{label} (target indexed once)"),
+        workload: format!("{label}, target indexed once"),
         ours: ours_relocate,
-        reference_name:
-            "libbpf open+prepare (relocation + map creation; libbpf has no relocation-only API)"
-                .into(),
+        reference_name: libbpf_label,
         reference: libbpf_relocate,
     });
     rows.push(Row {
-        workload: format!("{label} (index built per run)"),
+        workload: format!("{label}, target index built in the run"),
         ours: ours_relocate_cold,
-        reference_name: "libbpf open+prepare, same".into(),
+        reference_name: "libbpf, same as above".into(),
         reference: libbpf_relocate,
     });
+    rows.push(Row {
+        workload: format!("{label}, target indexed once"),
+        ours: ours_relocate,
+        reference_name: "libbpf bpf_object__open_mem + close alone (no target, no prepare)".into(),
+        reference: libbpf_open,
+    });
+    // aya-obj, on the objects it relocates (it refuses some kinds and sections).
+    let aya_target = aya_obj::btf::Btf::parse(&data, aya_object::Endianness::default())?;
+    let aya_subset: Vec<&Vec<u8>> = corpus
+        .iter()
+        .filter(|o| aya_relocate(o, &aya_target))
+        .collect();
+    if !aya_subset.is_empty() {
+        let ours = median(runs.min(11), || relocate_all(&aya_subset, &target));
+        let aya = median(runs.min(11), || {
+            aya_subset
+                .iter()
+                .filter(|o| aya_relocate(o, &aya_target))
+                .count()
+        });
+        rows.push(Row {
+            workload: format!(
+                "relocate the {} of {} objects aya-obj relocates, target indexed once",
+                aya_subset.len(),
+                corpus.len()
+            ),
+            ours,
+            reference_name:
+                "aya-obj 0.3 Object::parse + relocate_btf per object, target parsed once".into(),
+            reference: aya,
+        });
+    }
 
-    // Whole commands a user runs, output to /dev/null.
+    // Whole commands a user runs, output to /dev/null, measured in turns.
     if let Some(btfkit) = btfkit_binary() {
-        for (what, ours_args, their_args) in [
-            (
-                "`dump` raw format",
-                vec!["dump", path.as_str()],
-                vec!["btf", "dump", "file", path.as_str()],
+        let bpftool = std::path::Path::new("bpftool");
+        let raw_ours = vec!["dump", path.as_str()];
+        let raw_theirs = vec!["btf", "dump", "file", path.as_str()];
+        let c_ours = vec!["dump", "--format", "c", path.as_str()];
+        let c_theirs = vec!["btf", "dump", "file", path.as_str(), "format", "c"];
+        let gen_reloc = vec!["gen", "--btf", path.as_str(), "--layout", "relocatable"];
+        let gen_fixed = vec!["gen", "--btf", path.as_str(), "--layout", "fixed"];
+        let commands: [(&std::path::Path, &Vec<&str>); 6] = [
+            (&btfkit, &raw_ours),
+            (bpftool, &raw_theirs),
+            (&btfkit, &c_ours),
+            (bpftool, &c_theirs),
+            (&btfkit, &gen_reloc),
+            (&btfkit, &gen_fixed),
+        ];
+        let mut closures: Vec<Box<dyn FnMut()>> = commands
+            .iter()
+            .map(|&(p, a)| {
+                Box::new(move || {
+                    run_quiet(p, a);
+                }) as Box<dyn FnMut()>
+            })
+            .collect();
+        let mut refs: Vec<&mut dyn FnMut()> = closures
+            .iter_mut()
+            .map(|c| &mut **c as &mut dyn FnMut())
+            .collect();
+        let t = medians_interleaved(runs.min(11), &mut refs);
+        let mb = |p: &std::path::Path, a: &Vec<&str>| {
+            output_size(p, a).map_or("?".to_string(), |n| format!("{:.2} MB", n as f64 / 1e6))
+        };
+        let c_size = mb(bpftool, &c_theirs);
+        rows.push(Row {
+            workload: "whole command: btfkit `dump` raw format".into(),
+            ours: t[0],
+            reference_name: "bpftool btf dump file (same output)".into(),
+            reference: t[1],
+        });
+        rows.push(Row {
+            workload: format!(
+                "whole command: btfkit `dump --format c` ({})",
+                mb(&btfkit, &c_ours)
             ),
-            (
-                "`dump --format c`",
-                vec!["dump", "--format", "c", path.as_str()],
-                vec!["btf", "dump", "file", path.as_str(), "format", "c"],
-            ),
-        ] {
-            let ours = median(runs.min(11), || run_quiet(&btfkit, &ours_args));
-            let theirs = median(runs.min(11), || {
-                run_quiet(std::path::Path::new("bpftool"), &their_args)
-            });
+            ours: t[2],
+            reference_name: format!("bpftool btf dump file ... format c ({c_size})"),
+            reference: t[3],
+        });
+        for (i, (layout, args)) in [("relocatable", &gen_reloc), ("fixed", &gen_fixed)]
+            .into_iter()
+            .enumerate()
+        {
             rows.push(Row {
-                workload: format!("whole command: btfkit {what}"),
-                ours,
-                reference_name: "bpftool btf dump (same output)".into(),
-                reference: theirs,
+                workload: format!(
+                    "whole command: btfkit `gen --layout {layout}`, all types ({} of Rust)",
+                    mb(&btfkit, args)
+                ),
+                ours: t[4 + i],
+                reference_name: format!("bpftool btf dump file ... format c ({c_size} of C)"),
+                reference: t[3],
             });
         }
     } else {
@@ -440,7 +644,15 @@ fn main() -> Result<()> {
     }
 
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
+    let load_end = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load_end = load_end
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
     if markdown {
+        println!("Machine: {machine}; load average at the end {load_end}.");
+        println!();
         println!("| workload | btfkit | reference | ratio (btfkit / reference) |");
         println!("|---|---|---|---|");
         for r in &rows {
@@ -475,6 +687,7 @@ fn main() -> Result<()> {
             );
         }
         println!();
+        println!("machine: {machine}; load average at the end {load_end}");
         println!("peak memory above a process that only read the input (KiB):");
         for (work, kib) in &mem {
             println!("  {work:<16} {kib}");
