@@ -385,9 +385,10 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         &mut self,
         id: TypeId,
         out: &mut Vec<TypeId>,
+        walked: &mut HashSet<TypeId>,
         depth: u32,
     ) -> Result<(), Error> {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || !walked.insert(id) {
             return Ok(());
         }
         let ty = self.ty(id)?;
@@ -398,16 +399,16 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                     out.push(id);
                 }
                 for m in ty.members() {
-                    self.held_over_aligned(m.type_id, out, depth + 1)?;
+                    self.held_over_aligned(m.type_id, out, walked, depth + 1)?;
                 }
             }
             Kind::Array => {
                 if let Some(a) = ty.array() {
-                    self.held_over_aligned(a.elem_type, out, depth + 1)?;
+                    self.held_over_aligned(a.elem_type, out, walked, depth + 1)?;
                 }
             }
             Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-                self.held_over_aligned(ty.size_or_type(), out, depth + 1)?;
+                self.held_over_aligned(ty.size_or_type(), out, walked, depth + 1)?;
             }
             _ => {}
         }
@@ -471,12 +472,15 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
         .collect();
     for _ in 0..16 {
         let mut demote = Vec::new();
+        // Each type is walked once per pass (a type held along many paths
+        // would otherwise be walked exponentially often).
+        let mut walked = HashSet::default();
         for &id in &composites {
             let c = lay.composite(id, 0)?;
             if c.packed {
                 let ty = lay.ty(id)?;
                 for m in ty.members() {
-                    lay.held_over_aligned(m.type_id, &mut demote, 1)?;
+                    lay.held_over_aligned(m.type_id, &mut demote, &mut walked, 1)?;
                 }
             }
         }
@@ -542,6 +546,7 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
         if out.len() == before {
             out.pop();
         }
+        plan.check_budget(out)?;
     }
     if helpers_needed {
         write_helpers(plan, out);

@@ -78,19 +78,43 @@ pub struct Options {
     pub source: Option<Source>,
 }
 
+/// Longest type, member or enumerator name the generator accepts, in bytes
+/// (the kernel refuses names of 512 bytes and more, `KSYM_NAME_LEN`). Hostile
+/// BTF could otherwise use one huge name for every member and multiply it.
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// Most Rust text generated per byte of BTF (plus 1 MiB): a kernel's BTF needs
+/// about 2.5 (fixed layout) or 1 (relocatable).
+pub const MAX_OUTPUT_PER_INPUT_BYTE: usize = 64;
+
 /// Why bindings could not be generated.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A requested type does not exist.
     #[error("no type named `{0}` in this BTF")]
     UnknownType(String),
+    /// The BTF exceeds one of the generator's limits ([`MAX_NAME_LEN`],
+    /// [`MAX_OUTPUT_PER_INPUT_BYTE`]).
+    #[error("limit exceeded: {0}")]
+    Limit(String),
     /// The BTF is malformed where the generator looked.
-    #[error("malformed BTF while generating bindings: {0}")]
-    Model(#[from] btfkit_model::Error),
+    #[error("malformed BTF: {0}")]
+    Model(btfkit_model::Error),
+}
+
+// Not `#[from]`: that would make the model's error the source as well, and
+// printed twice in an error chain.
+impl From<btfkit_model::Error> for Error {
+    fn from(e: btfkit_model::Error) -> Error {
+        Error::Model(e)
+    }
 }
 
 /// Generates the Rust module for `opts` from `btf`.
 pub fn generate(btf: &Btf<'_>, opts: &Options) -> Result<String, Error> {
+    // Dangling ids and names, reference cycles (`typedef a a;`), bad records:
+    // refused up front, with the type they are in (about 30 ms for a kernel).
+    btf.validate()?;
     let plan = plan::Plan::new(btf, opts)?;
     let mut out = String::with_capacity(1 << 20);
     header(&mut out, opts);

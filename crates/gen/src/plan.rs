@@ -29,6 +29,8 @@ pub(crate) struct Plan<'a, 'b> {
     enum_as_int: HashSet<TypeId>,
     /// Primitive names that generated types shadow.
     shadowed: HashSet<&'static str>,
+    /// Most bytes of output ([`crate::MAX_OUTPUT_PER_INPUT_BYTE`] times the input).
+    budget: usize,
 }
 
 impl<'a, 'b> Plan<'a, 'b> {
@@ -43,11 +45,36 @@ impl<'a, 'b> Plan<'a, 'b> {
             absorbed: HashSet::default(),
             enum_as_int: HashSet::default(),
             shadowed: HashSet::default(),
+            budget: output_budget(btf),
         };
         let roots = plan.roots(&opts.roots)?;
         plan.reach(roots)?;
         plan.assign_names()?;
         Ok(plan)
+    }
+
+    /// Fails once `out` is past the output budget (checked after each item).
+    pub(crate) fn check_budget(&self, out: &str) -> Result<(), Error> {
+        if out.len() > self.budget {
+            return Err(Error::Limit(format!(
+                "the bindings exceed {} bytes ({} per byte of BTF, MAX_OUTPUT_PER_INPUT_BYTE)",
+                self.budget,
+                crate::MAX_OUTPUT_PER_INPUT_BYTE
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fails on a name longer than [`crate::MAX_NAME_LEN`].
+    fn check_name(&self, id: TypeId, off: u32, what: &str) -> Result<(), Error> {
+        let len = self.str_at(off).len();
+        if len > crate::MAX_NAME_LEN {
+            return Err(Error::Limit(format!(
+                "type [{id}]: {what} name of {len} bytes is longer than {} (MAX_NAME_LEN)",
+                crate::MAX_NAME_LEN
+            )));
+        }
+        Ok(())
     }
 
     fn ty(&self, id: TypeId) -> Result<Type<'a>, Error> {
@@ -121,6 +148,7 @@ impl<'a, 'b> Plan<'a, 'b> {
             }
             *slot = true;
             let ty = self.ty(id)?;
+            self.check_name(id, ty.name_off(), "type")?;
             match ty.kind() {
                 Kind::Ptr
                 | Kind::Typedef
@@ -129,7 +157,17 @@ impl<'a, 'b> Plan<'a, 'b> {
                 | Kind::Restrict
                 | Kind::TypeTag => work.extend(ty.ref_type()),
                 Kind::Array => work.extend(ty.array().map(|a| a.elem_type)),
-                Kind::Struct | Kind::Union => work.extend(ty.members().map(|m| m.type_id)),
+                Kind::Struct | Kind::Union => {
+                    for m in ty.members() {
+                        self.check_name(id, m.name_off, "member")?;
+                        work.push(m.type_id);
+                    }
+                }
+                Kind::Enum | Kind::Enum64 => {
+                    for v in ty.enum_values() {
+                        self.check_name(id, v.name_off, "enumerator")?;
+                    }
+                }
                 Kind::FuncProto => {
                     work.extend(ty.ref_type());
                     work.extend(ty.params().map(|p| p.type_id));
@@ -354,6 +392,12 @@ impl<'a, 'b> Plan<'a, 'b> {
                 format!("{parent_name}__anon_{anon_index}")
             } else {
                 format!("{parent_name}__{}", plain(member))
+            };
+            // Deeply nested anonymous types would get ever longer names.
+            let base = if base.len() > crate::MAX_NAME_LEN {
+                "__anon_nested".to_string()
+            } else {
+                base
             };
             let chosen = scope.take_numbered(&base, "___");
             self.set_name(held, &chosen);
@@ -597,4 +641,21 @@ impl<'a, 'b> Plan<'a, 'b> {
             ret,
         }
     }
+}
+
+/// [`crate::MAX_OUTPUT_PER_INPUT_BYTE`] times the size of the BTF (base
+/// included; types counted at 16 bytes or their section's size), plus 1 MiB.
+fn output_budget(btf: &Btf<'_>) -> usize {
+    let mut input = 0usize;
+    let mut b = Some(btf);
+    while let Some(x) = b {
+        let types = (x.header().type_len as usize).max(x.own_type_count().saturating_mul(16));
+        input = input
+            .saturating_add(x.string_section().len())
+            .saturating_add(types);
+        b = x.base().map(|a| &**a);
+    }
+    input
+        .saturating_mul(crate::MAX_OUTPUT_PER_INPUT_BYTE)
+        .saturating_add(1 << 20)
 }

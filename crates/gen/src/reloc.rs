@@ -58,6 +58,7 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
             }
             _ => {}
         }
+        plan.check_budget(out)?;
     }
     Ok(())
 }

@@ -11,10 +11,10 @@ pub type Result<T, E = LinkError> = core::result::Result<T, E>;
 pub enum LinkError {
     /// The ELF object cannot be read or written.
     #[error("object: {0}")]
-    Object(#[from] ObjectError),
+    Object(ObjectError),
     /// The object's `.BTF` or `.BTF.ext` cannot be read, or the new types cannot be built.
     #[error("BTF: {0}")]
-    Btf(#[from] btfkit_model::Error),
+    Btf(btfkit_model::Error),
     /// A type descriptor record in `.btfkit.types` is malformed.
     #[error(
         "type descriptor record #{record} (.btfkit.types section #{section}, offset {offset:#x}): {message}"
@@ -80,4 +80,18 @@ pub enum LinkError {
     /// The rewritten object failed the final check.
     #[error("internal check of the linked object failed: {0}")]
     Check(String),
+}
+
+// Not `#[from]`: that would also make the inner error the `source()`, and an
+// error chain (`{:#}`) would print it twice.
+impl From<ObjectError> for LinkError {
+    fn from(e: ObjectError) -> LinkError {
+        LinkError::Object(e)
+    }
+}
+
+impl From<btfkit_model::Error> for LinkError {
+    fn from(e: btfkit_model::Error) -> LinkError {
+        LinkError::Btf(e)
+    }
 }

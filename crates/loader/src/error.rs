@@ -8,7 +8,7 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 pub enum Error {
     /// The object could not be read.
     #[error("object: {0}")]
-    Object(#[from] btfkit_object::ObjectError),
+    Object(btfkit_object::ObjectError),
     /// A bpf() or perf syscall failed.
     #[error("{what}: {source}")]
     Syscall {
@@ -33,4 +33,12 @@ pub enum Error {
     /// A name that is not in the object.
     #[error("not found: {0}")]
     NotFound(String),
+}
+
+// Not `#[from]`: that would also make the inner error the `source()`, and an
+// error chain (`{:#}`) would print it twice.
+impl From<btfkit_object::ObjectError> for Error {
+    fn from(e: btfkit_object::ObjectError) -> Error {
+        Error::Object(e)
+    }
 }

@@ -29,13 +29,24 @@ impl Endian {
     }
 }
 
-/// Documented limits applied to hostile input.
+/// Documented limits applied to hostile input (the crate's LIMITS section
+/// and `DESIGN.md` list them all). An input past one is refused with
+/// [`Error::Limit`] or [`Error::Cycle`], whose message names the limit.
+///
+/// Limits that the format itself sets are not configurable: at most 65535
+/// members, enumerators or parameters per type (`vlen` is 16 bits), and every
+/// count, offset and length fits in 32 bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Most types in one blob (libbpf and the kernel allow far fewer than 2^31).
+    /// Most types in one blob: 2^24 (16,777,216). A kernel has ~130k; the
+    /// kernel's own BTF verifier allows 2^20 (`BTF_MAX_TYPE`).
     pub max_types: u32,
-    /// Longest chain of typedefs/modifiers/arrays followed when resolving a type.
+    /// Longest chain of typedefs, modifiers and arrays followed when resolving
+    /// a type's size, alignment or underlying type: 32 (libbpf's
+    /// `MAX_RESOLVE_DEPTH`). Loops (`typedef a a;`) stop here too.
     pub max_resolve_depth: u32,
+    /// Largest string section: 2^28 bytes (256 MiB). A kernel has ~2.5 MiB.
+    pub max_strings_len: u32,
 }
 
 impl Default for Limits {
@@ -43,6 +54,7 @@ impl Default for Limits {
         Limits {
             max_types: 1 << 24,
             max_resolve_depth: 32,
+            max_strings_len: 1 << 28,
         }
     }
 }
@@ -213,6 +225,13 @@ impl<'a> Btf<'a> {
         base: Option<Arc<Btf<'a>>>,
         limits: Limits,
     ) -> Result<Btf<'a>> {
+        if strings.len() as u64 > limits.max_strings_len as u64 {
+            return Err(Error::Limit(format!(
+                "string section of {} bytes is larger than {} (max_strings_len)",
+                strings.len(),
+                limits.max_strings_len
+            )));
+        }
         strings::check_table(&strings, base.is_none())?;
         let (start_id, start_str_off) = match &base {
             Some(b) => (b.last_id() + 1, b.strings_end()),
@@ -789,12 +808,14 @@ fn index_types(
                 limits.max_types
             )));
         }
+        let id = start_id.saturating_add(offsets.len() as u32);
         let Some(common) = types.get(off..off + 12) else {
-            return Err(Error::Truncated {
-                what: "type record",
-                offset: off,
-                need: 12,
-                have: types.len() - off,
+            return Err(Error::BadType {
+                id,
+                msg: format!(
+                    "truncated record: needs 12 bytes at offset {off} of the type section, {} left",
+                    types.len() - off
+                ),
             });
         };
         let info = read_u32(endian, common, 4);
@@ -802,7 +823,7 @@ fn index_types(
         let vlen = (info & 0xffff) as usize;
         let Some((fixed, per)) = sizes[raw_kind] else {
             return Err(Error::BadType {
-                id: start_id + offsets.len() as u32,
+                id,
                 msg: format!(
                     "unknown kind {raw_kind} at offset {off}, not described by a layout section"
                 ),
@@ -810,11 +831,13 @@ fn index_types(
         };
         let size = 12 + fixed as usize + vlen * per as usize;
         if types.len() - off < size {
-            return Err(Error::Truncated {
-                what: "type record",
-                offset: off,
-                need: size,
-                have: types.len() - off,
+            return Err(Error::BadType {
+                id,
+                msg: format!(
+                    "truncated record: {} with vlen {vlen} needs {size} bytes at offset {off} of the type section, {} left",
+                    Kind::from_raw(raw_kind as u8).name(),
+                    types.len() - off
+                ),
             });
         }
         offsets.push(off as u32);

@@ -50,7 +50,9 @@ pub enum Error {
         last: TypeIdRaw,
     },
     /// A chain of references that loops or is deeper than the limit.
-    #[error("type [{0}]: reference chain loops or exceeds the depth limit")]
+    #[error(
+        "type [{0}]: reference chain loops or is deeper than the limit (max_resolve_depth, 32 by default)"
+    )]
     Cycle(TypeIdRaw),
     /// An input exceeds one of the documented [`crate::Limits`].
     #[error("limit exceeded: {0}")]

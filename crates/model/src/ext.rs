@@ -404,7 +404,7 @@ fn parse_info<R: Record>(
         total += num;
         if total > MAX_EXT_RECORDS {
             return Err(Error::Limit(format!(
-                "{what} has more than {MAX_EXT_RECORDS} records"
+                "{what} has more than {MAX_EXT_RECORDS} records (MAX_EXT_RECORDS)"
             )));
         }
         let records = data[pos..pos + bytes]
@@ -482,7 +482,13 @@ impl BtfExt {
         } else {
             ExtInfo::empty(16)
         };
-        let known = hdr_len.min(EXT_HEADER_LEN_CORE) as usize;
+        // Bytes past the fields read are kept: past 32, or past 24 when the
+        // header is too short for the core_relo fields (hdr_len 28).
+        let known = if hdr_len >= EXT_HEADER_LEN_CORE {
+            EXT_HEADER_LEN_CORE
+        } else {
+            EXT_HEADER_LEN_V1
+        } as usize;
         Ok(BtfExt {
             endian,
             version,
@@ -533,7 +539,13 @@ impl BtfExt {
             put_u32(e, &mut out, offs[i]);
             put_u32(e, &mut out, bodies[i].len() as u32);
         }
-        if self.hdr_len > EXT_HEADER_LEN_CORE {
+        // The tail starts after the last field written: 32, or 24 (hdr_len 28).
+        let tail_from = if count == 3 {
+            EXT_HEADER_LEN_CORE
+        } else {
+            EXT_HEADER_LEN_V1
+        };
+        if self.hdr_len > tail_from && hdr_len == self.hdr_len {
             out.extend_from_slice(&self.header_tail);
         }
         out.resize(hdr_len as usize, 0);

@@ -120,7 +120,13 @@ impl Header {
         } else {
             (0, 0)
         };
-        let known = hdr_len.min(HEADER_LEN_LAYOUT) as usize;
+        // Bytes past the fields read here are kept verbatim: past 32, or past
+        // 24 when the header is too short for the layout fields (25..=31).
+        let known = if hdr_len >= HEADER_LEN_LAYOUT {
+            HEADER_LEN_LAYOUT
+        } else {
+            HEADER_LEN_V1
+        } as usize;
         let header = Header {
             version,
             flags: data[3],

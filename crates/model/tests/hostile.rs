@@ -133,15 +133,10 @@ fn huge_vlen_is_truncation_not_allocation() {
     data[at] = 0xff;
     data[at + 1] = 0xff;
     let err = Btf::parse(&data).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Truncated {
-                what: "type record",
-                ..
-            }
-        ),
-        "{err}"
+    assert!(matches!(err, Error::BadType { id: 4, .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "type [4]: truncated record: STRUCT with vlen 65535 needs 786432 bytes at offset 52 of the type section, 92 left"
     );
 }
 
@@ -423,4 +418,132 @@ fn longer_ext_records_keep_their_tail() {
         0xdead_beefu32.to_le_bytes()
     );
     assert_eq!(ext.to_bytes(), v);
+}
+
+// Limits (DESIGN.md, "Limits"): each error names the limit it hit.
+
+#[test]
+fn limit_max_types_is_named() {
+    let mut b = Btf::new();
+    for _ in 0..10 {
+        b.add(&NewType::Ptr { target: 0 }).unwrap();
+    }
+    let data = b.to_bytes();
+    let limits = btfkit_model::Limits {
+        max_types: 5,
+        ..Default::default()
+    };
+    let err = Btf::parse_with(&data, None, limits).unwrap_err();
+    assert!(matches!(err, Error::Limit(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "limit exceeded: more than 5 types (max_types)"
+    );
+    assert_eq!(btfkit_model::Limits::default().max_types, 1 << 24);
+}
+
+#[test]
+fn limit_max_strings_len_is_named() {
+    let data = sample();
+    let limits = btfkit_model::Limits {
+        max_strings_len: 8,
+        ..Default::default()
+    };
+    let err = Btf::parse_with(&data, None, limits).unwrap_err();
+    assert!(matches!(err, Error::Limit(_)), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("bytes is larger than 8 (max_strings_len)"),
+        "{err}"
+    );
+    assert_eq!(btfkit_model::Limits::default().max_strings_len, 1 << 28);
+}
+
+#[test]
+fn limit_max_resolve_depth_is_named() {
+    // 40 typedefs in a chain: deeper than 32, but no loop.
+    let mut b = Btf::new();
+    let mut prev = b
+        .add(&NewType::Int {
+            name: "int",
+            size: 4,
+            encoding: IntEncoding(1),
+            offset: 0,
+            bits: 32,
+        })
+        .unwrap();
+    for _ in 0..40 {
+        prev = b
+            .add(&NewType::Typedef {
+                name: "t",
+                target: prev,
+            })
+            .unwrap();
+    }
+    let data = b.to_bytes();
+    let btf = Btf::parse(&data).unwrap();
+    let err = btf.resolve_size(prev).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("type [{prev}]: reference chain loops or is deeper than the limit (max_resolve_depth, 32 by default)")
+    );
+    assert!(btf.skip_mods_and_typedefs(prev).is_err());
+    // 30 deep is fine.
+    assert_eq!(btf.resolve_size(31).unwrap(), 4);
+}
+
+#[test]
+fn limit_members_per_type_is_the_format_s_65535() {
+    let mut b = Btf::new();
+    let members: Vec<NewMember> = (0..65536)
+        .map(|_| NewMember {
+            name: "x",
+            type_id: 0,
+            bit_offset: 0,
+            bitfield_size: 0,
+        })
+        .collect();
+    let err = b
+        .add(&NewType::Struct {
+            name: "wider",
+            size: 4,
+            members,
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot build type: 65536 members exceed the BTF maximum of 65535"
+    );
+}
+
+#[test]
+fn limit_ext_records_is_named() {
+    // One func_info subsection of 2^24 + 1 records of 8 bytes (134 MB of
+    // zeros, untouched pages: the count is checked before any record is read).
+    let n: u32 = (1 << 24) + 1;
+    let func_len = 4 + 8 + n * 8;
+    let mut v = vec![0u8; 32 + func_len as usize];
+    let mut put = |at: usize, w: u32| v[at..at + 4].copy_from_slice(&w.to_le_bytes());
+    put(0, 0x0001_eb9f);
+    put(4, 32);
+    // func_info [0, func_len), line_info and core_relo empty after it.
+    for (at, w) in [
+        (8, 0),
+        (12, func_len),
+        (16, func_len),
+        (20, 0),
+        (24, func_len),
+        (28, 0),
+    ] {
+        put(at, w);
+    }
+    put(32, 8); // rec_size
+    put(36, 1); // sec_name_off
+    put(40, n); // num_info
+    let err = BtfExt::parse(&v).unwrap_err();
+    assert!(matches!(err, Error::Limit(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "limit exceeded: func_info has more than 16777216 records (MAX_EXT_RECORDS)"
+    );
 }

@@ -1,10 +1,11 @@
 //! Inputs the fuzzers found (`fuzz/`), replayed on every test run: each must
 //! parse or fail cleanly, and every dump must finish quickly and stay small.
+//! (`crates/cli/tests/hostile.rs` runs every `btfkit` command on them too.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
-use btfkit_model::Btf;
+use btfkit_model::{Btf, BtfExt};
 
 #[test]
 fn fuzzer_findings_stay_fixed() {
@@ -14,6 +15,12 @@ fn fuzzer_findings_stay_fixed() {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         let start = Instant::now();
+        // Every file is tried as .BTF.ext too (the CLI's tests feed each one
+        // to every command).
+        if let Ok(ext) = BtfExt::parse(&data) {
+            let again = BtfExt::parse(&ext.to_bytes()).unwrap();
+            assert_eq!(again.core_relo.len(), ext.core_relo.len());
+        }
         if let Ok(btf) = Btf::parse(&data) {
             let _ = btf.validate();
             let mut out = Vec::new();

@@ -22,13 +22,13 @@ pub enum ObjectError {
         machine: u16,
     },
     /// The `object` crate rejected a part of the file.
-    #[error("malformed ELF ({context}): {source}")]
+    #[error("malformed ELF ({context}): {error}")]
     Malformed {
         /// What was being read.
         context: String,
-        /// The underlying parse error.
-        #[source]
-        source: object::read::Error,
+        /// The underlying parse error (in the message, not a `source()`: an
+        /// error chain would print it twice).
+        error: object::read::Error,
     },
     /// A structural problem found by this crate's own checks.
     #[error("invalid ELF: {0}")]
@@ -61,9 +61,9 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for std::result::Result<T, object::read::Error> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| ObjectError::Malformed {
+        self.map_err(|error| ObjectError::Malformed {
             context: what(),
-            source,
+            error,
         })
     }
 }

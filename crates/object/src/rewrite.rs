@@ -710,8 +710,17 @@ impl<'data> ObjectRewriter<'data> {
         }
         for word in words.by_ref() {
             let old = endian.read_u32([word[0], word[1], word[2], word[3]]) as usize;
-            if let Some(new) = section_map.get(old).copied().flatten() {
-                out.extend_from_slice(&endian.u32_bytes(new as u32));
+            // A removed member leaves the group; a member that never existed
+            // is an error (dropping it would change the section's size).
+            match section_map.get(old) {
+                Some(Some(new)) => out.extend_from_slice(&endian.u32_bytes(*new as u32)),
+                Some(None) => {}
+                None => {
+                    return Err(ObjectError::Invalid(format!(
+                        "group section {:?} lists section #{old}, which does not exist",
+                        section.name
+                    )))
+                }
             }
         }
         if !words.remainder().is_empty() {

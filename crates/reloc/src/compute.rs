@@ -330,7 +330,8 @@ fn match_member(
         if spec.raw.len() >= MAX_SPEC_LEN {
             return Err(Error::Spec("access too deep".into()));
         }
-        spec.bit_offset += m.bit_offset as u64;
+        // Wrapping both ways: the subtractions below restore it exactly.
+        spec.bit_offset = spec.bit_offset.wrapping_add(m.bit_offset as u64);
         spec.raw.push(i as u32);
         let name = tb.name(m.name_off)?;
         if name.is_empty() {
@@ -348,11 +349,11 @@ fn match_member(
                 return Ok(true);
             }
             spec.accessors.pop();
-            spec.bit_offset -= m.bit_offset as u64;
+            spec.bit_offset = spec.bit_offset.wrapping_sub(m.bit_offset as u64);
             spec.raw.pop();
             return Ok(false);
         }
-        spec.bit_offset -= m.bit_offset as u64;
+        spec.bit_offset = spec.bit_offset.wrapping_sub(m.bit_offset as u64);
         spec.raw.pop();
     }
     Ok(false)
@@ -434,7 +435,7 @@ pub fn match_candidate(
             });
             t.raw.push(lacc.idx);
             let sz = tb.resolve_size(tid)?;
-            t.bit_offset += lacc.idx as u64 * sz * 8;
+            t.bit_offset = crate::spec::bit_pos(t.bit_offset, lacc.idx, sz)?;
         }
     }
     Ok(Some(t))
@@ -492,7 +493,7 @@ fn field_value(
             return Err(Error::Spec("bitfield of a zero-sized type".into()));
         }
         let mut off = bit_off / 8 / byte_sz * byte_sz;
-        while bit_off + bit_sz - off * 8 > byte_sz * 8 {
+        while bit_off.saturating_add(bit_sz) - off * 8 > byte_sz.saturating_mul(8) {
             if byte_sz >= 8 {
                 return Err(Error::Spec(
                     "bitfield can't be read with a 64-bit load".into(),
@@ -504,6 +505,12 @@ fn field_value(
         byte_off = off;
     } else {
         byte_sz = btf.resolve_size(field_type_id)?;
+        // libbpf refuses sizes past 32 bits too (btf__resolve_size: E2BIG).
+        if byte_sz > u32::MAX as u64 {
+            return Err(Error::Spec(format!(
+                "field of type [{field_type_id}] has a size of {byte_sz} bytes, past 32 bits"
+            )));
+        }
         byte_off = bit_off / 8;
         bit_sz = byte_sz * 8;
     }
@@ -523,10 +530,19 @@ fn field_value(
                 || (mt.kind() == Kind::Int && mt.int().is_some_and(|i| i.encoding.is_signed()));
             signed as u64
         }
-        CoreReloKind::FieldLshiftU64 => 64 - (bit_off + bit_sz - byte_off * 8),
+        // libbpf computes the shifts in 32-bit unsigned arithmetic, which
+        // wraps for fields wider than 64 bits (the verifier then refuses the
+        // shift); the same here, without a panic.
+        CoreReloKind::FieldLshiftU64 => 64u32
+            .wrapping_sub(
+                (bit_off as u32)
+                    .wrapping_add(bit_sz as u32)
+                    .wrapping_sub((byte_off as u32).wrapping_mul(8)),
+            )
+            .into(),
         CoreReloKind::FieldRshiftU64 => {
             *validate = true;
-            64 - bit_sz
+            64u32.wrapping_sub(bit_sz as u32).into()
         }
         other => return Err(Error::Spec(format!("{other} is not a field relocation"))),
     };

@@ -28,10 +28,10 @@ pub enum Error {
     Input(String),
     /// An object-level problem.
     #[error("object: {0}")]
-    Object(#[from] btfkit_object::ObjectError),
+    Object(btfkit_object::ObjectError),
     /// BTF that cannot be decoded.
     #[error("BTF: {0}")]
-    Btf(#[from] btfkit_model::Error),
+    Btf(btfkit_model::Error),
     /// An access spec that does not resolve.
     #[error("{0}")]
     Spec(String),
@@ -41,4 +41,18 @@ pub enum Error {
     /// The instruction cannot take the fixup.
     #[error("{0}")]
     Patch(String),
+}
+
+// Not `#[from]`: that would also make the inner error the `source()`, and an
+// error chain (`{:#}`) would print it twice.
+impl From<btfkit_object::ObjectError> for Error {
+    fn from(e: btfkit_object::ObjectError) -> Error {
+        Error::Object(e)
+    }
+}
+
+impl From<btfkit_model::Error> for Error {
+    fn from(e: btfkit_model::Error) -> Error {
+        Error::Btf(e)
+    }
 }

@@ -154,6 +154,31 @@ impl fmt::Display for Decision {
     }
 }
 
+/// Most core_relo records relocated in one object (a documented limit; the
+/// model's [`btfkit_model::ext::MAX_EXT_RECORDS`] bounds each subsection too).
+pub const MAX_CORE_RELOS: usize = 1 << 20;
+
+/// Longest access string accepted, in bytes: [`crate::spec::MAX_SPEC_LEN`]
+/// indices of up to 10 digits and their separators fit.
+pub const MAX_ACCESS_STR_LEN: usize = 1024;
+
+/// Longest name or description kept in a [`Decision`], in bytes: past it the
+/// text is cut (with `...`), so hostile names cannot multiply memory by the
+/// number of records.
+pub const MAX_REPORT_NAME_LEN: usize = 512;
+
+/// `s`, cut to [`MAX_REPORT_NAME_LEN`] bytes on a character boundary.
+fn report_name(s: &str) -> String {
+    if s.len() <= MAX_REPORT_NAME_LEN {
+        return s.to_string();
+    }
+    let mut end = MAX_REPORT_NAME_LEN - 3;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
 /// A relocated object: patched program sections and the decisions.
 #[derive(Debug, Clone)]
 pub struct Relocated {
@@ -176,7 +201,17 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
             decisions: Vec::new(),
         });
     };
-    let ext = BtfExt::parse(ext_bytes).map_err(|e| Error::Input(format!(".BTF.ext: {e}")))?;
+    // The model's .BTF.ext errors already say ".BTF.ext: ".
+    let ext = BtfExt::parse(ext_bytes).map_err(|e| match e {
+        btfkit_model::Error::Ext(_) => Error::Input(e.to_string()),
+        e => Error::Input(format!(".BTF.ext: {e}")),
+    })?;
+    if ext.core_relo.len() > MAX_CORE_RELOS {
+        return Err(Error::Input(format!(
+            ".BTF.ext has {} core_relo records, more than {MAX_CORE_RELOS} (MAX_CORE_RELOS)",
+            ext.core_relo.len()
+        )));
+    }
     let endian = obj.endian();
     // libbpf's per-object candidate cache, pruned to the candidates that matched.
     let mut cands: HashMap<TypeId, Vec<TypeId>> = HashMap::new();
@@ -185,7 +220,7 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
     for sec in &ext.core_relo.sections {
         let sec_name = local
             .name(sec.sec_name_off)
-            .map_err(|e| Error::Input(format!(".BTF.ext section name: {e}")))?;
+            .map_err(|e| Error::Input(format!(".BTF.ext core_relo section name: {e}")))?;
         let prog = obj.program_section_by_name(sec_name).ok_or_else(|| {
             Error::Input(format!(
                 ".BTF.ext names section {sec_name:?}, which the object does not have"
@@ -198,34 +233,55 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
                 Err(_) => (sec_name.to_string(), rec.insn_off as usize / 8),
             };
             let section_insn = rec.insn_off as usize / 8;
+            let access = local.name(rec.access_str_off);
             let mut d = Decision {
-                section: sec_name.to_string(),
-                prog: prog_name,
+                section: report_name(sec_name),
+                prog: report_name(&prog_name),
                 insn,
                 relo_idx,
                 kind: rec.kind,
                 local: String::new(),
-                access: local.name(rec.access_str_off).unwrap_or("?").to_string(),
+                access: report_name(access.as_deref().unwrap_or("?")),
                 target_type_id: None,
                 target: None,
                 fixup: None,
                 patched: None,
                 error: None,
             };
-            if rec.insn_off % 8 != 0 {
-                d.error = Some(format!(
+            let problem = if rec.insn_off % 8 != 0 {
+                Some(format!(
                     "instruction offset {} is not a multiple of 8",
                     rec.insn_off
-                ));
+                ))
+            } else if section_insn >= insns.len() / 8 {
+                Some(format!(
+                    "instruction offset {} is past the end of section {} ({} instructions)",
+                    rec.insn_off,
+                    d.section,
+                    insns.len() / 8
+                ))
+            } else {
+                match access {
+                    Err(e) => Some(format!("access string: {e}")),
+                    Ok(a) if a.len() > MAX_ACCESS_STR_LEN => Some(format!(
+                        "access string of {} bytes is longer than {MAX_ACCESS_STR_LEN} (MAX_ACCESS_STR_LEN)",
+                        a.len()
+                    )),
+                    Ok(_) => None,
+                }
+            };
+            if let Some(problem) = problem {
+                d.local = format!("[{}]", rec.type_id);
+                d.error = Some(problem);
                 decisions.push(d);
                 continue;
             }
             match resolve(&local, target, rec.type_id, &d.access, rec.kind, &mut cands) {
                 Ok((local_spec, targ, fixup)) => {
-                    d.local = format_spec(&local, &local_spec, rec.kind);
+                    d.local = report_name(&format_spec(&local, &local_spec, rec.kind));
                     if let Some(t) = &targ {
                         d.target_type_id = Some(t.root_type_id);
-                        d.target = Some(format_spec(target.btf, t, rec.kind));
+                        d.target = Some(report_name(&format_spec(target.btf, t, rec.kind)));
                     }
                     match patch_insn(&mut insns, section_insn, &fixup, endian) {
                         Ok(note) => d.patched = Some(note),
@@ -234,8 +290,8 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
                     d.fixup = Some(fixup);
                 }
                 Err((local_desc, e)) => {
-                    d.local = local_desc;
-                    d.error = Some(e.to_string());
+                    d.local = report_name(&local_desc);
+                    d.error = Some(report_name(&e.to_string()));
                 }
             }
             decisions.push(d);

@@ -67,6 +67,20 @@ fn err(msg: impl Into<String>) -> Error {
     Error::Spec(msg.into())
 }
 
+/// `at + idx * size * 8` bits, or an error when it does not fit in 64 bits
+/// (hostile BTF: elements of 2^32 × 2^32 bytes).
+pub(crate) fn bit_pos(at: u64, idx: u32, size: u64) -> Result<u64, Error> {
+    (idx as u64)
+        .checked_mul(size)
+        .and_then(|b| b.checked_mul(8))
+        .and_then(|b| b.checked_add(at))
+        .ok_or_else(|| {
+            err(format!(
+                "offset of element {idx} of {size} bytes overflows 64 bits"
+            ))
+        })
+}
+
 /// Resolves the local access string of a relocation (libbpf's `bpf_core_parse_spec`).
 pub fn parse_spec(
     btf: &Btf<'_>,
@@ -74,19 +88,33 @@ pub fn parse_spec(
     access: &str,
     kind: CoreReloKind,
 ) -> Result<Spec, Error> {
+    // Quoted in errors: at most 64 bytes of it.
+    let quoted = || {
+        let mut end = access.len().min(64);
+        while !access.is_char_boundary(end) {
+            end -= 1;
+        }
+        let more = if end < access.len() { "..." } else { "" };
+        format!("{:?}{more}", &access[..end])
+    };
+    let count = access.split(':').count();
+    if count > MAX_SPEC_LEN {
+        return Err(err(format!(
+            "access string {} has {count} indices, more than {MAX_SPEC_LEN} (MAX_SPEC_LEN)",
+            quoted()
+        )));
+    }
     let raw: Vec<u32> = access
         .split(':')
         .map(|s| {
-            s.parse::<u32>()
-                .map_err(|_| err(format!("access string {access:?} is not a list of indices")))
+            s.parse::<u32>().map_err(|_| {
+                err(format!(
+                    "access string {} is not a list of indices",
+                    quoted()
+                ))
+            })
         })
         .collect::<Result<_, _>>()?;
-    if raw.is_empty() || raw.len() > MAX_SPEC_LEN {
-        return Err(err(format!(
-            "access string {access:?} has {} indices",
-            raw.len()
-        )));
-    }
     let mut spec = Spec {
         root_type_id: root,
         accessors: Vec::new(),
@@ -126,7 +154,7 @@ pub fn parse_spec(
         idx: raw[0],
         name: None,
     });
-    spec.bit_offset = raw[0] as u64 * size * 8;
+    spec.bit_offset = bit_pos(0, raw[0], size)?;
     for &idx in &raw[1..] {
         let (tid, t) = skip(btf, id)?;
         id = tid;
@@ -136,7 +164,7 @@ pub fn parse_spec(
                     .members()
                     .nth(idx as usize)
                     .ok_or_else(|| err(format!("member {idx} out of range in type [{id}]")))?;
-                spec.bit_offset += m.bit_offset as u64;
+                spec.bit_offset = spec.bit_offset.saturating_add(m.bit_offset as u64);
                 let name = btf.name(m.name_off)?;
                 if !name.is_empty() {
                     spec.accessors.push(Accessor {
@@ -156,7 +184,7 @@ pub fn parse_spec(
                     idx,
                     name: None,
                 });
-                spec.bit_offset += idx as u64 * esz * 8;
+                spec.bit_offset = bit_pos(spec.bit_offset, idx, esz)?;
                 id = eid;
             }
             other => {

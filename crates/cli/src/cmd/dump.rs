@@ -48,6 +48,38 @@ pub fn btf_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// Most text a dump writes per byte of BTF (plus 1 MiB): a kernel's raw dump
+/// is about 2.2 times its BTF; hostile BTF can give one long name to every
+/// member and multiply it without bound.
+pub const MAX_TEXT_PER_INPUT_BYTE: u64 = 64;
+
+/// A writer that fails once more than `left` bytes went through it.
+struct Budget<W> {
+    inner: W,
+    left: u64,
+}
+
+impl<W: Write> Write for Budget<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the dump would exceed {MAX_TEXT_PER_INPUT_BYTE} bytes of text per byte of BTF \
+                     (MAX_TEXT_PER_INPUT_BYTE): the BTF repeats long names"
+                ),
+            ));
+        }
+        let n = self.inner.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Runs `btfkit dump`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let data = btf_bytes(&args.file)?;
@@ -63,7 +95,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("{}", args.file.display()))?;
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = Budget {
+        inner: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        left: (data.len() as u64)
+            .saturating_add(base_data.as_ref().map_or(0, |b| b.len() as u64))
+            .saturating_mul(MAX_TEXT_PER_INPUT_BYTE)
+            .saturating_add(1 << 20),
+    };
     let written = match (args.json, args.format) {
         (true, _) => btfkit_model::dump::json::write_all(&btf, &mut out),
         (false, Format::Raw) => btfkit_model::dump::raw::write_all(&btf, &mut out),
