@@ -335,7 +335,7 @@ impl LoadedObject {
                     insns[at + 6],
                     insns[at + 7],
                 ]);
-                let offset = (imm0 as i64 + sym.value as i64) as u32;
+                let offset = (imm0 as i64).wrapping_add(sym.value as i64) as u32;
                 insns[at + 1] = (insns[at + 1] & 0x0f) | (BPF_PSEUDO_MAP_VALUE << 4);
                 insns[at + 4..at + 8].copy_from_slice(&(map.fd.as_raw_fd() as u32).to_le_bytes());
                 insns[at + 12..at + 16].copy_from_slice(&offset.to_le_bytes());
