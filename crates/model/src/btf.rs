@@ -797,53 +797,172 @@ fn index_types(
     limits: Limits,
 ) -> Result<Vec<u32>> {
     let sizes = record_sizes(endian, layout);
-    // A type record is at least 12 bytes: this bounds the allocation by the input.
-    let mut offsets = Vec::with_capacity(types.len() / 24);
+    let packed = packed_record_sizes(&sizes);
     let max_types = limits.max_types as usize;
-    let mut off = 0usize;
-    while off < types.len() {
-        if offsets.len() >= max_types {
-            return Err(Error::Limit(format!(
-                "more than {} types (max_types)",
-                limits.max_types
-            )));
-        }
-        let id = start_id.saturating_add(offsets.len() as u32);
-        let Some(common) = types.get(off..off + 12) else {
-            return Err(Error::BadType {
-                id,
-                msg: format!(
-                    "truncated record: needs 12 bytes at offset {off} of the type section, {} left",
-                    types.len() - off
-                ),
-            });
-        };
-        let info = read_u32(endian, common, 4);
-        let raw_kind = ((info >> 24) & 0x1f) as usize;
-        let vlen = (info & 0xffff) as usize;
-        let Some((fixed, per)) = sizes[raw_kind] else {
-            return Err(Error::BadType {
-                id,
-                msg: format!(
-                    "unknown kind {raw_kind} at offset {off}, not described by a layout section"
-                ),
-            });
-        };
-        let size = 12 + fixed as usize + vlen * per as usize;
-        if types.len() - off < size {
-            return Err(Error::BadType {
-                id,
-                msg: format!(
-                    "truncated record: {} with vlen {vlen} needs {size} bytes at offset {off} of the type section, {} left",
-                    Kind::from_raw(raw_kind as u8).name(),
-                    types.len() - off
-                ),
-            });
-        }
-        offsets.push(off as u32);
-        off += size;
+    let (offsets, stop) = match endian {
+        Endian::Little => scan_records::<false>(types, &packed),
+        Endian::Big => scan_records::<true>(types, &packed),
+    };
+    // As if the scan had stopped at the limit: more records than the limit,
+    // or the limit reached with bytes left over.
+    if offsets.len() > max_types || (offsets.len() == max_types && stop < types.len()) {
+        return Err(Error::Limit(format!(
+            "more than {} types (max_types)",
+            limits.max_types
+        )));
     }
-    Ok(offsets)
+    if stop == types.len() {
+        return Ok(offsets);
+    }
+    // The scan stopped early: say why, at the record where it stopped.
+    let off = stop;
+    let id = start_id.saturating_add(offsets.len() as u32);
+    let Some(common) = types.get(off..off + 12) else {
+        return Err(Error::BadType {
+            id,
+            msg: format!(
+                "truncated record: needs 12 bytes at offset {off} of the type section, {} left",
+                types.len() - off
+            ),
+        });
+    };
+    let info = read_u32(endian, common, 4);
+    let raw_kind = ((info >> 24) & 0x1f) as usize;
+    let vlen = (info & 0xffff) as usize;
+    let Some((fixed, per)) = sizes[raw_kind] else {
+        return Err(Error::BadType {
+            id,
+            msg: format!(
+                "unknown kind {raw_kind} at offset {off}, not described by a layout section"
+            ),
+        });
+    };
+    let size = 12 + fixed as usize + vlen * per as usize;
+    Err(Error::BadType {
+        id,
+        msg: format!(
+            "truncated record: {} with vlen {vlen} needs {size} bytes at offset {off} of the type section, {} left",
+            Kind::from_raw(raw_kind as u8).name(),
+            types.len() - off
+        ),
+    })
+}
+
+/// [`record_sizes`] packed for the scan, indexed by the top byte of a
+/// record's `info` word (kind and kflag, so no mask on the hot path): the
+/// whole fixed part (12 + fixed) in the low 16 bits, the per-element size in
+/// the high 16; 0 for an unknown kind (a known kind's entry is at least 12).
+fn packed_record_sizes(sizes: &[Option<(u32, u32)>; 32]) -> [u32; 256] {
+    let mut packed = [0u32; 256];
+    for (top, slot) in packed.iter_mut().enumerate() {
+        if let Some((fixed, per)) = sizes[top & 0x1f] {
+            // Layout-section sizes are single bytes, this crate's are small.
+            *slot = ((12 + fixed) & 0xffff) | (per & 0xffff) << 16;
+        }
+    }
+    packed
+}
+
+/// Section length from which [`scan_records`] runs a second, speculative
+/// chain (below it, one chain is fast enough).
+const TWO_CHAINS_FROM: usize = 64 * 1024;
+
+/// How often the speculative chain restarts 4 bytes further on when it breaks
+/// at once (it started inside a record).
+const SPECULATIVE_RESTARTS: usize = 64;
+
+/// The hot loop of [`index_types`]: the offset of every whole, known record
+/// from the start, and where that stopped (the section's length when every
+/// record was whole).
+///
+/// Each record's offset depends on the one before (its kind and `vlen` give
+/// its size), so one chain is as slow as that dependency. For a large
+/// section, a second chain runs interleaved with the first from a guess in
+/// the middle; the first stops where it lands on an offset the second
+/// found, and takes the rest of the second's offsets. That is exact, because
+/// the step from an offset depends on nothing else. When the chains never
+/// meet (the guess started inside a record and never fell into step), the
+/// first chain goes on alone: slower, never different.
+#[inline(never)]
+fn scan_records<const BIG: bool>(types: &[u8], packed: &[u32; 256]) -> (Vec<u32>, usize) {
+    let len = types.len();
+    // The offset after the record at `off`, if it is whole and of a known kind.
+    let next = |off: usize| -> Option<usize> {
+        if len - off < 12 {
+            return None;
+        }
+        let b = &types[off + 4..off + 8];
+        let bytes = [b[0], b[1], b[2], b[3]];
+        let info = if BIG {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        };
+        let entry = packed[(info >> 24) as usize];
+        let size = (entry & 0xffff) as usize + (info & 0xffff) as usize * (entry >> 16) as usize;
+        (entry != 0 && size <= len - off).then_some(off + size)
+    };
+    // One chain from `off` to its end. Offsets fit u32: the section's length
+    // is a u32 of the header.
+    let run = |offsets: &mut Vec<u32>, mut off: usize| -> usize {
+        while off < len {
+            let Some(after) = next(off) else { break };
+            offsets.push(off as u32);
+            off = after;
+        }
+        off
+    };
+    // A type record is at least 12 bytes: this bounds the allocation by the input.
+    let mut offsets = Vec::with_capacity(len / 24);
+    if len < TWO_CHAINS_FROM {
+        let stop = run(&mut offsets, 0);
+        return (offsets, stop);
+    }
+    let middle = (len / 2) & !3;
+    let (mut guess, mut restarts) = (Vec::with_capacity(len / 48), 0);
+    let (mut off, mut off_guess, mut guess_alive) = (0usize, middle, true);
+    // Both chains, until the first reaches the middle.
+    while off < middle {
+        let Some(after) = next(off) else {
+            return (offsets, off);
+        };
+        offsets.push(off as u32);
+        off = after;
+        if guess_alive && off_guess < len {
+            match next(off_guess) {
+                Some(after) => {
+                    guess.push(off_guess as u32);
+                    off_guess = after;
+                }
+                None if guess.len() < 8 && restarts < SPECULATIVE_RESTARTS => {
+                    // Started inside a record: try 4 bytes further on.
+                    restarts += 1;
+                    guess.clear();
+                    off_guess = middle + 4 * restarts;
+                }
+                None => guess_alive = false,
+            }
+        }
+    }
+    // The first chain walks on until it lands on an offset the guess found.
+    let mut at = guess.partition_point(|&g| (g as usize) < off);
+    while at < guess.len() {
+        if guess[at] as usize == off {
+            offsets.extend_from_slice(&guess[at..]);
+            let stop = run(&mut offsets, off_guess);
+            return (offsets, stop);
+        }
+        let Some(after) = next(off) else {
+            return (offsets, off);
+        };
+        offsets.push(off as u32);
+        off = after;
+        while at < guess.len() && (guess[at] as usize) < off {
+            at += 1;
+        }
+    }
+    let stop = run(&mut offsets, off);
+    (offsets, stop)
 }
 
 /// The (fixed, per-element) record sizes the layout section gives a kind.
@@ -875,6 +994,82 @@ impl SectionRanges {
             types: range(header.type_off, header.type_len),
             strings: range(header.str_off, header.str_len),
             layout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// The one-chain scan that [`scan_records`] must always agree with.
+    fn reference_scan(types: &[u8], packed: &[u32; 256]) -> (Vec<u32>, usize) {
+        let mut offsets = Vec::new();
+        let mut off = 0;
+        while off < types.len() && types.len() - off >= 12 {
+            let b = &types[off + 4..off + 8];
+            let info = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let entry = packed[(info >> 24) as usize];
+            let size =
+                (entry & 0xffff) as usize + (info & 0xffff) as usize * (entry >> 16) as usize;
+            if entry == 0 || size > types.len() - off {
+                break;
+            }
+            offsets.push(off as u32);
+            off += size;
+        }
+        (offsets, off)
+    }
+
+    /// xorshift64: deterministic corruption positions.
+    fn rng(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn two_chain_scan_equals_one_chain_on_real_and_corrupted_types() {
+        let kernel = std::fs::read("/sys/kernel/btf/vmlinux")
+            .expect("the running kernel's BTF (/sys/kernel/btf/vmlinux) is this test's input");
+        let (_, header) = Header::parse(&kernel).unwrap();
+        let ranges = SectionRanges::of(&header);
+        let types = &kernel[ranges.types];
+        let packed = packed_record_sizes(&record_sizes(Endian::Little, &[]));
+        let whole = reference_scan(types, &packed);
+        assert_eq!(whole.1, types.len());
+        assert_eq!(scan_records::<false>(types, &packed), whole);
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        for round in 0..300 {
+            let mut bad = types.to_vec();
+            // Corrupt 1 to 3 words anywhere (info words or not), or cut the end.
+            for _ in 0..1 + round % 3 {
+                let at = (rng(&mut state) as usize % (bad.len() / 4)) * 4;
+                let word = rng(&mut state) as u32;
+                bad[at..at + 4].copy_from_slice(&word.to_le_bytes());
+            }
+            if round % 5 == 0 {
+                bad.truncate(rng(&mut state) as usize % bad.len());
+            }
+            assert_eq!(
+                scan_records::<false>(&bad, &packed),
+                reference_scan(&bad, &packed),
+                "round {round}"
+            );
+        }
+        // Every cut of a small prefix region and around the middle.
+        for cut in (TWO_CHAINS_FROM - 64..TWO_CHAINS_FROM + 64)
+            .chain(types.len() / 2 - 64..types.len() / 2 + 64)
+        {
+            let bad = &types[..cut];
+            assert_eq!(
+                scan_records::<false>(bad, &packed),
+                reference_scan(bad, &packed),
+                "cut {cut}"
+            );
         }
     }
 }
