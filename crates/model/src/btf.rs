@@ -864,8 +864,9 @@ fn packed_record_sizes(sizes: &[Option<(u32, u32)>; 32]) -> [u32; 256] {
 }
 
 /// Section length from which [`scan_records`] runs a second, speculative
-/// chain (below it, one chain is fast enough).
-const TWO_CHAINS_FROM: usize = 64 * 1024;
+/// chain (below it, one chain is fast enough). Fuzzing builds use it on
+/// small inputs too, so that fuzzers reach it.
+const TWO_CHAINS_FROM: usize = if cfg!(fuzzing) { 64 } else { 64 * 1024 };
 
 /// How often the speculative chain restarts 4 bytes further on when it breaks
 /// at once (it started inside a record).
