@@ -142,12 +142,18 @@ fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut String) {
     } else {
         let _ = writeln!(out, "\n/// `enum {raw}` ({kind}, {sign}, {size} bytes).");
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
         "#[::btf::relocatable]\n#[repr({})]\npub enum {} {{",
         enum_repr(size, signed),
         plan.name(ty.id())
     );
+    if ty.vlen() == 0 {
+        // A declared-only enum (`enum foo;`): rustfmt writes `{}`.
+        out.push_str("}\n");
+        return;
+    }
+    out.push('\n');
     let mut scope = Scope::default();
     for v in ty.enum_values() {
         let name = ident(&scope.take_numbered(&plain(plan.str_at(v.name_off)), "_"));

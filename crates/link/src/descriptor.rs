@@ -73,6 +73,9 @@ pub struct Field {
     pub name: String,
     /// An anonymous member: its BTF name is empty.
     pub anonymous: bool,
+    /// The member's BTF name when it differs from `name` (`NAME@BTFNAME`,
+    /// from `#[btf(name = "...")]`, e.g. `self_@self`); never with `anonymous`.
+    pub btf_name: Option<String>,
     /// Its type (a bitfield's storage type).
     pub ty: TypeRef,
     /// Bitfield width in bits.
@@ -422,6 +425,16 @@ impl<'t> Parser<'t> {
     fn field(&mut self) -> Result<Field> {
         let anonymous = self.eat("?");
         let name = self.name()?;
+        let btf_name = if self.eat("@") {
+            if anonymous {
+                return Err(
+                    self.error("an anonymous member has no BTF name (`?` and `@` together)")
+                );
+            }
+            Some(self.name()?)
+        } else {
+            None
+        };
         self.expect(":")?;
         let ty = self.ty(0)?;
         let bits = if self.eat("/") {
@@ -439,6 +452,7 @@ impl<'t> Parser<'t> {
         Ok(Field {
             name,
             anonymous,
+            btf_name,
             ty,
             bits,
         })
@@ -543,6 +557,20 @@ mod tests {
                 "e:enum state",
             ]
         );
+    }
+
+    #[test]
+    fn parses_a_member_btf_name() {
+        let descs =
+            parse_section(b"BTFKIT1 struct cgroup{self_@self:struct css;level:i4;}\n").unwrap();
+        let Body::Struct(fields) = &descs[0].body else {
+            panic!("not a struct")
+        };
+        assert_eq!(fields[0].name, "self_");
+        assert_eq!(fields[0].btf_name.as_deref(), Some("self"));
+        assert_eq!(fields[1].btf_name, None);
+        assert!(err(b"BTFKIT1 struct a{?x@y:i4;}\n").contains("anonymous member has no BTF name"));
+        assert!(err(b"BTFKIT1 struct a{x@:i4;}\n").contains("expected a name"));
     }
 
     #[test]

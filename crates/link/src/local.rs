@@ -250,7 +250,7 @@ impl<'t> LocalTypes<'t> {
                     name: if field.anonymous {
                         String::new()
                     } else {
-                        field.name.clone()
+                        field.btf_name.clone().unwrap_or_else(|| field.name.clone())
                     },
                     type_id,
                     bit_offset,
