@@ -556,7 +556,8 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
 
 /// Integer value of an enumerator as a Rust literal for its type.
 fn enum_literal(value: u64, size: u32, signed: bool) -> String {
-    let bits = (size * 8).min(64);
+    // Hostile sizes: 0 or past 2^29 bytes (no overflow, no shift by 64).
+    let bits = size.saturating_mul(8).clamp(1, 64);
     if signed {
         let shift = 64 - bits;
         (((value << shift) as i64) >> shift).to_string()

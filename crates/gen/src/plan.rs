@@ -464,7 +464,7 @@ impl<'a, 'b> Plan<'a, 'b> {
         if !ty.kflag() {
             if let Ok(t) = self.btf.skip_mods_and_typedefs(m.type_id) {
                 if let (Some(int), Some(sz)) = (t.int(), t.size()) {
-                    if int.bits != sz * 8 || int.offset != 0 {
+                    if u64::from(int.bits) != u64::from(sz) * 8 || int.offset != 0 {
                         bits = int.bits;
                         bit_offset += u64::from(int.offset);
                     }
