@@ -178,6 +178,37 @@ fn peak_memory_is_a_small_multiple_of_the_input() {
         4,
     );
 
+    // One 10 KB name shared by the 20,000 members of a struct (250 KB): the C
+    // dump stops at its budget instead of buffering 200 MB of C.
+    let name = "n".repeat(10_000);
+    let mut b = Btf::new();
+    let i = int(&mut b);
+    b.add(&NewType::Struct {
+        name: "s",
+        size: 80_000,
+        members: (0..20_000u32)
+            .map(|n| NewMember {
+                name: &name,
+                type_id: i,
+                bit_offset: n * 32,
+                bitfield_size: 0,
+            })
+            .collect(),
+    })
+    .unwrap();
+    let shared = b.to_bytes();
+    drop(b);
+    let btf = Btf::parse(&shared).unwrap();
+    let (r, peak) = peak_of(|| btfkit_model::dump::c::write_all(&btf, &mut std::io::sink()));
+    assert!(r.is_err());
+    check(
+        "C dump, one long name for 20k members",
+        shared.len(),
+        peak,
+        16,
+    );
+    drop(btf);
+
     // .BTF.ext: 1,000,000 core_relo records (16 MB) and 1,000,000 func_info
     // records (8 MB): a decoded record is 48 or 32 bytes (3 and 4 times its
     // encoding).

@@ -698,6 +698,11 @@ impl<'b, 'a> CDump<'b, 'a> {
         let btf: &'b Btf<'a> = self.btf;
         let mut pos: u64 = 0; // bit position reached in a struct
         for m in t.members() {
+            // One long name shared by every member: stop before the text
+            // outgrows the budget (write_all then fails).
+            if self.written + self.out.len() > self.budget {
+                break;
+            }
             let name = self.name(m.name_off);
             let mbits = m.bitfield_size as u64;
             let off = m.bit_offset as u64;
@@ -979,6 +984,12 @@ impl<'b, 'a> CDump<'b, 'a> {
 
     /// `(params)` of the func_proto `id`, reached at `depth`.
     fn params(&mut self, id: TypeId, indent: usize, depth: u32) {
+        // Prototypes whose parameters share prototypes nest exponentially in
+        // hostile BTF: stop expanding past the budget (write_all then fails).
+        if self.written + self.out.len() > self.budget {
+            self.out.push_str("(/* past the budget */)");
+            return;
+        }
         let btf: &'b Btf<'a> = self.btf;
         let params = btf.type_by_id(id).map(|t| t.params()).ok();
         let n = params.as_ref().map_or(0, |p| p.len());
