@@ -156,7 +156,7 @@ fn markers(kinds_and_access: &[(&str, String)], ty_name: &str) -> (TokenStream2,
         let symbol = format!("btfkit:v1:{kind}:{ty_name}:{access}");
         decls.extend(quote! {
             #[link_name = #symbol]
-            fn #ident() -> u64;
+            fn #ident() -> ::core::primitive::u64;
         });
         idents.push(ident);
     }
@@ -255,7 +255,7 @@ pub fn field_byte_offset(input: TokenStream) -> TokenStream {
         &["field_exists", "byte_off"],
         |c| {
             let (e, v) = (&c[0], &c[1]);
-            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None })
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as ::core::primitive::usize) } else { ::core::option::Option::None })
         },
     )
 }
@@ -269,7 +269,7 @@ pub fn field_byte_size(input: TokenStream) -> TokenStream {
         &["field_exists", "byte_sz"],
         |c| {
             let (e, v) = (&c[0], &c[1]);
-            quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None })
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as ::core::primitive::usize) } else { ::core::option::Option::None })
         },
     )
 }
@@ -365,7 +365,7 @@ pub fn type_matches(input: TokenStream) -> TokenStream {
 pub fn type_size(input: TokenStream) -> TokenStream {
     type_query(input, "type_size", &["type_exists", "type_size"], |c| {
         let (e, v) = (&c[0], &c[1]);
-        quote!(if #e != 0 { ::core::option::Option::Some(#v as usize) } else { ::core::option::Option::None })
+        quote!(if #e != 0 { ::core::option::Option::Some(#v as ::core::primitive::usize) } else { ::core::option::Option::None })
     })
 }
 
@@ -445,7 +445,7 @@ pub fn enum_value(input: TokenStream) -> TokenStream {
         &["enumval_exists", "enumval_value"],
         |c| {
             let (e, v) = (&c[0], &c[1]);
-            quote!(if #e != 0 { ::core::option::Option::Some(#v as i64) } else { ::core::option::Option::None })
+            quote!(if #e != 0 { ::core::option::Option::Some(#v as ::core::primitive::i64) } else { ::core::option::Option::None })
         },
     )
 }
@@ -539,11 +539,11 @@ pub fn core_read(input: TokenStream) -> TokenStream {
         // previous hop's pointer: the marker call clobbers r1-r5, and this order
         // lets the loaded pointer go straight into the helper's argument register.
         let addr = if i == 0 {
-            quote!(__btf_p.wrapping_add(unsafe { #q() } as usize))
+            quote!(__btf_p.wrapping_add(unsafe { #q() } as ::core::primitive::usize))
         } else {
             quote! {{
-                let __btf_off = unsafe { #q() } as usize;
-                (__btf_v.assume_init() as *const u8).wrapping_add(__btf_off)
+                let __btf_off = unsafe { #q() } as ::core::primitive::usize;
+                (__btf_v.assume_init() as *const ::core::primitive::u8).wrapping_add(__btf_off)
             }}
         };
         steps.extend(quote! {
@@ -552,8 +552,8 @@ pub fn core_read(input: TokenStream) -> TokenStream {
                 |#root: &<#ty as ::btf::__private::BtfField>::Shadow| #projection,
             );
             let __btf_ret = ::btf::__private::probe_read_kernel(
-                __btf_v.as_mut_ptr() as *mut u8,
-                ::core::mem::size_of_val(&__btf_v) as u32,
+                __btf_v.as_mut_ptr() as *mut ::core::primitive::u8,
+                ::core::mem::size_of_val(&__btf_v) as ::core::primitive::u32,
                 __btf_addr,
             );
             // The helper returns 0 or a negative errno: `!= 0` is one jump.
@@ -571,7 +571,7 @@ pub fn core_read(input: TokenStream) -> TokenStream {
             ::btf::__private::assert_relocatable::<#ty>();
             #decls
             let __btf_root: *const #ty = #ptr;
-            let __btf_p = __btf_root as *const u8;
+            let __btf_p = __btf_root as *const ::core::primitive::u8;
             let __btf_result = '__btf_read: { #steps };
             #host
             __btf_result
@@ -624,17 +624,17 @@ pub fn core_read_bitfield(input: TokenStream) -> TokenStream {
             #host
             #decls
             let __btf_root: *const #ty = #ptr;
-            let __btf_p = __btf_root as *const u8;
-            let mut __btf_val: u64 = 0;
+            let __btf_p = __btf_root as *const ::core::primitive::u8;
+            let mut __btf_val: ::core::primitive::u64 = 0;
             // The size marker last before the helper: its r0 goes straight
             // into the size argument.
-            let __btf_src = __btf_p.wrapping_add(unsafe { #off() } as usize);
-            let __btf_size = unsafe { #size() } as u32;
+            let __btf_src = __btf_p.wrapping_add(unsafe { #off() } as ::core::primitive::usize);
+            let __btf_size = unsafe { #size() } as ::core::primitive::u32;
             // Big-endian: the value's low bytes are at the end of the u64.
             let __btf_dst = if cfg!(target_endian = "big") {
-                (&mut __btf_val as *mut u64 as *mut u8).wrapping_add(8 - __btf_size as usize)
+                (&mut __btf_val as *mut ::core::primitive::u64 as *mut ::core::primitive::u8).wrapping_add(8 - __btf_size as ::core::primitive::usize)
             } else {
-                &mut __btf_val as *mut u64 as *mut u8
+                &mut __btf_val as *mut ::core::primitive::u64 as *mut ::core::primitive::u8
             };
             let __btf_ret = ::btf::__private::probe_read_kernel(
                 __btf_dst,

@@ -77,8 +77,8 @@ fn opaque(vis: &syn::Visibility, name: &syn::Ident, attrs: &[Attribute]) -> Toke
         #[repr(C)]
         #[allow(non_camel_case_types)]
         #vis struct #name {
-            _opaque: [u8; 0],
-            _marker: ::core::marker::PhantomData<(*mut u8, ::core::marker::PhantomPinned)>,
+            _opaque: [::core::primitive::u8; 0],
+            _marker: ::core::marker::PhantomData<(*mut ::core::primitive::u8, ::core::marker::PhantomPinned)>,
         }
     }
 }
@@ -95,12 +95,12 @@ fn descriptor_static(name: &syn::Ident, desc: TokenStream) -> TokenStream {
 
         #[cfg(target_arch = "bpf")]
         const _: () = {
-            const LEN: usize =
+            const LEN: ::core::primitive::usize =
                 ::btf::__private::encoded_len(<#name as ::btf::Relocatable>::DESC);
             #[used]
             #[link_section = ".btfkit.types"]
             #[allow(non_upper_case_globals)]
-            static #stat: [u8; LEN] =
+            static #stat: [::core::primitive::u8; LEN] =
                 ::btf::__private::encode::<LEN>(<#name as ::btf::Relocatable>::DESC);
         };
     }
@@ -315,7 +315,7 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
         unsafe impl ::btf::__private::BtfField for #name {
             const TY: &'static ::btf::__private::Ty =
                 &::btf::__private::Ty::Named(::btf::__private::NamedKind::Enum, #btf_name);
-            type Shadow = #repr;
+            type Shadow = ::core::primitive::#repr;
         }
         #desc
     })

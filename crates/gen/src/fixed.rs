@@ -167,7 +167,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         if depth > MAX_DEPTH || !self.busy.insert(id) {
             // A by-value cycle or absurd nesting: cannot be laid out.
             let why = "nested too deep or contains itself".to_string();
-            return Ok(Rc::new(opaque(size, 1, why)));
+            return Ok(Rc::new(opaque(self.plan, size, 1, why)));
         }
         let c = Rc::new(self.lay_out(&ty, size, depth)?);
         self.busy.remove(&id);
@@ -204,6 +204,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         for m in &mems {
             let Some(l) = self.rlayout(m.type_id, depth)? else {
                 return Ok(opaque(
+                    self.plan,
                     size,
                     1,
                     format!("member `{}` has no size", m.btf_name),
@@ -220,6 +221,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         }
         if mems.iter().any(|m| m.bits == 0 && m.bit_offset % 8 != 0) {
             return Ok(opaque(
+                self.plan,
                 size,
                 c_align,
                 "a member not on a byte boundary".into(),
@@ -256,7 +258,12 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                     .unwrap_or(0);
                 let end = end_bit.div_ceil(8);
                 if start < cur || end > size {
-                    return Ok(opaque(size, c_align, "overlapping bitfields".into()));
+                    return Ok(opaque(
+                        self.plan,
+                        size,
+                        c_align,
+                        "overlapping bitfields".into(),
+                    ));
                 }
                 if start > cur {
                     push_pad(&mut items, &mut synth, cur, start - cur);
@@ -287,10 +294,20 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
             let l = lays[i];
             let o = m.bit_offset / 8;
             if union && o != 0 {
-                return Ok(opaque(size, c_align, "a union member past offset 0".into()));
+                return Ok(opaque(
+                    self.plan,
+                    size,
+                    c_align,
+                    "a union member past offset 0".into(),
+                ));
             }
             if o < cur {
-                return Ok(opaque(size, c_align, "overlapping members".into()));
+                return Ok(opaque(
+                    self.plan,
+                    size,
+                    c_align,
+                    "overlapping members".into(),
+                ));
             }
             let natural = if packed {
                 Some(cur)
@@ -300,7 +317,13 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
             if natural != Some(o) {
                 push_pad(&mut items, &mut synth, cur, o - cur);
             }
-            let note = (m.btf_name != m.plain).then(|| m.btf_name.clone());
+            let note = (m.btf_name != m.plain).then(|| {
+                if m.btf_name.is_empty() {
+                    "(anonymous member)".to_string()
+                } else {
+                    format!("`{}`", m.btf_name)
+                }
+            });
             items.push(Item::Field {
                 ident: ident(&m.plain),
                 ty: self.plan.rty(m.type_id),
@@ -310,7 +333,12 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
             rust_align = rust_align.max(l.align);
             cur = if union { 0 } else { o + l.size };
             if o + l.size > size {
-                return Ok(opaque(size, c_align, "a member past the end".into()));
+                return Ok(opaque(
+                    self.plan,
+                    size,
+                    c_align,
+                    "a member past the end".into(),
+                ));
             }
             i += 1;
         }
@@ -329,7 +357,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                 .unwrap_or(0);
             if mems.is_empty() {
                 // Rust has no empty unions.
-                return Ok(opaque(size, 1, "a union without members".into()));
+                return Ok(opaque(self.plan, size, 1, "a union without members".into()));
             }
         }
         let mut c = Composite {
@@ -416,7 +444,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
     }
 }
 
-fn opaque(size: u64, c_align: u64, why: String) -> Composite {
+fn opaque(plan: &Plan<'_, '_>, size: u64, c_align: u64, why: String) -> Composite {
     let marker = (c_align > 1 && c_align <= 16 && size % c_align == 0).then_some(c_align);
     Composite {
         union: false,
@@ -426,7 +454,7 @@ fn opaque(size: u64, c_align: u64, why: String) -> Composite {
         items: vec![Item::Field {
             ident: "_opaque".to_string(),
             ty: RTy::Array {
-                elem: Box::new(RTy::Path("u8".to_string())),
+                elem: Box::new(RTy::Path(plan.prim("u8"))),
                 len: size,
             },
             offset: 0,
@@ -494,9 +522,6 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
 
     let mut helpers_needed = false;
     let mut values = Scope::default();
-    values.try_take("__btfkit_bitfield_get");
-    values.try_take("__btfkit_bitfield_get_signed");
-    values.try_take("__btfkit_bitfield_set");
     // Enum newtypes are tuple structs: their names are values too.
     for &id in &plan.items {
         let ty = plan.btf.type_by_id(id)?;
@@ -526,7 +551,7 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
             Kind::Typedef if !plan.is_absorbed(id) => {
                 let _ = writeln!(out, "/// `typedef {}`.", plan.raw_name(&ty));
                 let head = format!("pub type {} =", plan.name(id));
-                typed_line(out, 0, &head, &plan.rty(ty.size_or_type()), ";");
+                typed_line(out, 0, &head, &plan.rty_alias(ty.size_or_type()), ";");
             }
             Kind::Fwd => {
                 let kw = if ty.fwd_is_union() { "union" } else { "struct" };
@@ -537,8 +562,9 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
                 );
                 let _ = writeln!(
                     out,
-                    "#[repr(C)]\npub struct {} {{\n    _opaque: [u8; 0],\n}}",
-                    plan.name(id)
+                    "#[repr(C)]\npub struct {} {{\n    _opaque: [{}; 0],\n}}",
+                    plan.name(id),
+                    plan.prim("u8")
                 );
             }
             _ => {}
@@ -676,7 +702,14 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
         out.push('\n');
     }
     if let Some(a) = c.marker {
-        let _ = writeln!(out, "    pub __align: [u{}; 0],", a * 8);
+        let unit = match a {
+            1 => "u8",
+            2 => "u16",
+            4 => "u32",
+            8 => "u64",
+            _ => "u128",
+        };
+        let _ = writeln!(out, "    pub __align: [{}; 0],", plan.prim(unit));
     }
     let mut bitfields = false;
     for item in &c.items {
@@ -685,7 +718,7 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
                 ident, ty, note, ..
             } => {
                 if let Some(n) = note {
-                    let _ = writeln!(out, "    /// `{n}`");
+                    let _ = writeln!(out, "    /// {n}");
                 }
                 typed_line(out, 4, &format!("pub {ident}:"), ty, ",");
             }
@@ -698,10 +731,10 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
                 bitfields = true;
                 let names: Vec<&str> = members.iter().map(|m| m.btf_name.as_str()).collect();
                 let _ = writeln!(out, "    /// Bitfields: {}.", names.join(", "));
-                let _ = writeln!(out, "    pub {ident}: [u8; {len}],");
+                let _ = writeln!(out, "    pub {ident}: [{}; {len}],", plan.prim("u8"));
             }
             Item::Pad { ident, len, .. } => {
-                let _ = writeln!(out, "    pub {ident}: [u8; {len}],");
+                let _ = writeln!(out, "    pub {ident}: [{}; {len}],", plan.prim("u8"));
             }
         }
     }
@@ -807,27 +840,35 @@ fn write_accessors(plan: &Plan<'_, '_>, name: &str, c: &Composite, out: &mut Str
             continue;
         };
         for m in members {
+            if m.bits > 64 {
+                // The helpers move at most 64 bits: no accessor rather than a
+                // wrong one (the storage bytes are still there).
+                let _ = writeln!(
+                    out,
+                    "    // Bitfield `{}`: {} bits at bit {} of `{storage}`, wider than 64 bits: no accessor.",
+                    m.btf_name, m.bits, m.bit
+                );
+                continue;
+            }
             let getter = methods.take_numbered(&m.plain, "_");
             let setter = methods.take_numbered(&format!("set_{}", m.plain), "_");
             let kind = bit_kind(plan, m.type_id);
             let (ty, get, set) = match &kind {
-                BitKind::Unsigned(t) => (t, format!("raw as {t}"), "value as u64".to_string()),
-                BitKind::Signed(t) => (t, format!("raw as {t}"), "value as u64".to_string()),
-                BitKind::Bool(t) => (t, "raw != 0".to_string(), "value as u64".to_string()),
-                BitKind::Enum { name, repr, .. } => (
-                    name,
-                    format!("{name}(raw as {repr})"),
-                    "value.0 as u64".to_string(),
-                ),
+                BitKind::Unsigned(t) => (t, format!("raw as {t}"), "value"),
+                BitKind::Signed(t) => (t, format!("raw as {t}"), "value"),
+                BitKind::Bool(t) => (t, "raw != 0".to_string(), "value"),
+                BitKind::Enum { name, repr, .. } => {
+                    (name, format!("{name}(raw as {repr})"), "value.0")
+                }
             };
             let signed = matches!(
                 kind,
                 BitKind::Signed(_) | BitKind::Enum { signed: true, .. }
             );
             let getfn = if signed {
-                "__btfkit_bitfield_get_signed"
+                "__btfkit_bitfield::get_signed"
             } else {
-                "__btfkit_bitfield_get"
+                "__btfkit_bitfield::get"
             };
             let access = if c.union {
                 format!("unsafe {{ &self.{storage} }}")
@@ -872,7 +913,7 @@ fn write_accessors(plan: &Plan<'_, '_>, name: &str, c: &Composite, out: &mut Str
             );
             let _ = writeln!(
                 out,
-                "        __btfkit_bitfield_set({access_mut}, {}, {}, {set});\n    }}",
+                "        __btfkit_bitfield::set({access_mut}, {}, {}, {set});\n    }}",
                 m.bit, m.bits
             );
         }
@@ -887,47 +928,75 @@ fn write_helpers(plan: &Plan<'_, '_>, out: &mut String) {
     } else {
         ("(at % 8)", "i")
     };
+    // A module of its own: no generated type shadows a primitive in it.
     let _ = write!(
         out,
         r#"
-/// Reads `bits` bits (at most 64) at bit `bit` of a bitfield storage unit.
-#[inline]
-const fn __btfkit_bitfield_get(storage: &[u8], bit: usize, bits: usize) -> u64 {{
-    let mut value = 0u64;
-    let mut i = 0;
-    while i < bits {{
-        let at = bit + i;
-        if (storage[at / 8] >> {byte}) & 1 != 0 {{
-            value |= 1 << ({shift});
-        }}
-        i += 1;
+/// Bitfield access for the accessors above (bit order of this BTF: {order}).
+mod __btfkit_bitfield {{
+    /// The values bitfields hold, as the bits stored.
+    pub(super) trait Value {{
+        /// The value's bits (the low `bits` are stored).
+        fn to_bits(self) -> u64;
     }}
-    value
-}}
 
-/// Reads a signed bitfield, sign-extended to 64 bits.
-#[inline]
-const fn __btfkit_bitfield_get_signed(storage: &[u8], bit: usize, bits: usize) -> u64 {{
-    let value = __btfkit_bitfield_get(storage, bit, bits);
-    let unused = 64 - bits as u32;
-    ((value << unused) as i64 >> unused) as u64
-}}
+    macro_rules! value {{
+        ($($t:ty)*) => {{$(
+            impl Value for $t {{
+                #[inline]
+                fn to_bits(self) -> u64 {{
+                    self as u64
+                }}
+            }}
+        )*}};
+    }}
+    value!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize bool);
 
-/// Writes the low `bits` bits (at most 64) of `value` at bit `bit` of a storage unit.
-#[inline]
-fn __btfkit_bitfield_set(storage: &mut [u8], bit: usize, bits: usize, value: u64) {{
-    let mut i = 0;
-    while i < bits {{
-        let at = bit + i;
-        let mask = 1u8 << {byte};
-        if (value >> ({shift})) & 1 != 0 {{
-            storage[at / 8] |= mask;
-        }} else {{
-            storage[at / 8] &= !mask;
+    /// Reads `bits` bits (at most 64) at bit `bit` of a bitfield storage unit.
+    #[inline]
+    pub(super) const fn get(storage: &[u8], bit: usize, bits: usize) -> u64 {{
+        let mut value = 0u64;
+        let mut i = 0;
+        while i < bits {{
+            let at = bit + i;
+            if (storage[at / 8] >> {byte}) & 1 != 0 {{
+                value |= 1 << ({shift});
+            }}
+            i += 1;
         }}
-        i += 1;
+        value
+    }}
+
+    /// Reads a signed bitfield, sign-extended to 64 bits.
+    #[inline]
+    pub(super) const fn get_signed(storage: &[u8], bit: usize, bits: usize) -> u64 {{
+        let value = get(storage, bit, bits);
+        let unused = 64 - bits as u32;
+        ((value << unused) as i64 >> unused) as u64
+    }}
+
+    /// Writes the low `bits` bits (at most 64) of `value` at bit `bit` of a storage unit.
+    #[inline]
+    pub(super) fn set(storage: &mut [u8], bit: usize, bits: usize, value: impl Value) {{
+        let value = value.to_bits();
+        let mut i = 0;
+        while i < bits {{
+            let at = bit + i;
+            let mask = 1u8 << {byte};
+            if (value >> ({shift})) & 1 != 0 {{
+                storage[at / 8] |= mask;
+            }} else {{
+                storage[at / 8] &= !mask;
+            }}
+            i += 1;
+        }}
     }}
 }}
-"#
+"#,
+        order = if big {
+            "big-endian, bit 0 is the first byte's top bit"
+        } else {
+            "little-endian, bit 0 is the first byte's low bit"
+        }
     );
 }

@@ -29,6 +29,9 @@ pub(crate) struct Plan<'a, 'b> {
     enum_as_int: HashSet<TypeId>,
     /// Primitive names that generated types shadow.
     shadowed: HashSet<&'static str>,
+    /// Shadowed primitive names whose generated type is not that primitive
+    /// (`struct u8`, not `typedef unsigned char u8`): always qualified.
+    harmful: HashSet<&'static str>,
     /// Most bytes of output ([`crate::MAX_OUTPUT_PER_INPUT_BYTE`] times the input).
     budget: usize,
 }
@@ -45,11 +48,13 @@ impl<'a, 'b> Plan<'a, 'b> {
             absorbed: HashSet::default(),
             enum_as_int: HashSet::default(),
             shadowed: HashSet::default(),
+            harmful: HashSet::default(),
             budget: output_budget(btf),
         };
         let roots = plan.roots(&opts.roots)?;
         plan.reach(roots)?;
         plan.assign_names()?;
+        plan.find_harmful_shadows()?;
         Ok(plan)
     }
 
@@ -206,6 +211,32 @@ impl<'a, 'b> Plan<'a, 'b> {
         Ok(())
     }
 
+    /// Fills `harmful`: a primitive's name is harmless to reuse only for a
+    /// typedef of that very primitive (the kernel's `typedef __u8 u8`), which
+    /// Rust code may name instead of the primitive.
+    fn find_harmful_shadows(&mut self) -> Result<(), Error> {
+        for &id in &self.items {
+            let name = self.plain_name(id);
+            let Some(p) = PRIMITIVES.iter().find(|p| **p == name) else {
+                continue;
+            };
+            let ty = self.ty(id)?;
+            let same = ty.kind() == Kind::Typedef
+                && !self.absorbed.contains(&id)
+                && self
+                    .btf
+                    .skip_mods_and_typedefs(ty.size_or_type())
+                    .is_ok_and(|t| {
+                        matches!(t.kind(), Kind::Int | Kind::Float)
+                            && self.rty_at(t.id(), 0, false).one_line() == *p
+                    });
+            if !same {
+                self.harmful.insert(p);
+            }
+        }
+        Ok(())
+    }
+
     fn set_name(&mut self, id: TypeId, plain_name: &str) {
         if PRIMITIVES.contains(&plain_name) {
             if let Some(p) = PRIMITIVES.iter().find(|p| **p == plain_name) {
@@ -229,6 +260,8 @@ impl<'a, 'b> Plan<'a, 'b> {
         let mut scope = Scope::default();
         // Names the generated code uses unqualified.
         scope.try_take("Option");
+        // The module of the fixed layout's bitfield helpers.
+        scope.try_take("__btfkit_bitfield");
         let items = self.items.clone();
 
         // 1. Named structs, unions, enums and opaque forward declarations keep
@@ -499,9 +532,23 @@ impl<'a, 'b> Plan<'a, 'b> {
         self.enum_as_int.contains(&id)
     }
 
-    /// A primitive type's spelling (qualified when a generated type shadows it).
+    /// A primitive type's spelling: qualified when a generated type of that
+    /// name is not the primitive itself (a typedef of it is: `u8` may name
+    /// `typedef __u8 u8`).
     pub(crate) fn prim(&self, p: &'static str) -> String {
-        if self.shadowed.contains(p) {
+        self.prim_q(p, false)
+    }
+
+    /// [`Plan::prim`], or qualified whenever a generated name shadows it
+    /// (`strict`: in typedef definitions, where `pub type __u8 = u8;` beside
+    /// `pub type u8 = __u8;` would be a cycle).
+    fn prim_q(&self, p: &'static str, strict: bool) -> String {
+        let set = if strict {
+            &self.shadowed
+        } else {
+            &self.harmful
+        };
+        if set.contains(p) {
             format!("::core::primitive::{p}")
         } else {
             p.to_string()
@@ -510,6 +557,10 @@ impl<'a, 'b> Plan<'a, 'b> {
 
     /// The Rust integer type for an integer of `size` bytes.
     pub(crate) fn int_ty(&self, size: u32, signed: bool) -> RTy {
+        self.int_ty_q(size, signed, false)
+    }
+
+    fn int_ty_q(&self, size: u32, signed: bool, strict: bool) -> RTy {
         let p = match (size, signed) {
             (1, false) => "u8",
             (1, true) => "i8",
@@ -523,20 +574,26 @@ impl<'a, 'b> Plan<'a, 'b> {
             (16, true) => "i128",
             _ => {
                 return RTy::Array {
-                    elem: Box::new(RTy::Path(self.prim("u8"))),
+                    elem: Box::new(RTy::Path(self.prim_q("u8", strict))),
                     len: u64::from(size),
                 }
             }
         };
-        RTy::Path(self.prim(p))
+        RTy::Path(self.prim_q(p, strict))
     }
 
-    /// The Rust type for a BTF type id in a field, parameter or alias.
+    /// The Rust type for a BTF type id in a field or parameter.
     pub(crate) fn rty(&self, id: TypeId) -> RTy {
-        self.rty_at(id, 0)
+        self.rty_at(id, 0, false)
     }
 
-    fn rty_at(&self, id: TypeId, depth: u32) -> RTy {
+    /// The Rust type a typedef stands for (`pub type X = ...;`): primitives
+    /// are qualified whenever a generated name shadows them.
+    pub(crate) fn rty_alias(&self, id: TypeId) -> RTy {
+        self.rty_at(id, 0, true)
+    }
+
+    fn rty_at(&self, id: TypeId, depth: u32, strict: bool) -> RTy {
         let unit = || RTy::Path("()".to_string());
         if depth > MAX_DEPTH {
             return unit();
@@ -550,45 +607,45 @@ impl<'a, 'b> Plan<'a, 'b> {
                 let size = ty.size().unwrap_or(0);
                 let int = ty.int();
                 if int.is_some_and(|i| i.encoding.is_bool()) && size == 1 {
-                    return RTy::Path(self.prim("bool"));
+                    return RTy::Path(self.prim_q("bool", strict));
                 }
-                self.int_ty(size, int.is_some_and(|i| i.encoding.is_signed()))
+                self.int_ty_q(size, int.is_some_and(|i| i.encoding.is_signed()), strict)
             }
             Kind::Float => match ty.size().unwrap_or(0) {
-                4 => RTy::Path(self.prim("f32")),
-                8 => RTy::Path(self.prim("f64")),
-                s => self.int_ty(s, false),
+                4 => RTy::Path(self.prim_q("f32", strict)),
+                8 => RTy::Path(self.prim_q("f64", strict)),
+                s => self.int_ty_q(s, false, strict),
             },
             Kind::Ptr => {
                 let target = ty.size_or_type();
                 if let Ok(t) = self.btf.skip_mods_and_typedefs(target) {
                     if t.kind() == Kind::FuncProto {
-                        return self.fn_ptr(&t, depth);
+                        return self.fn_ptr(&t, depth, strict);
                     }
                 }
                 let mutable = !self.points_to_const(target);
                 RTy::Ptr {
                     mutable,
-                    inner: Box::new(self.rty_at(target, depth + 1)),
+                    inner: Box::new(self.rty_at(target, depth + 1, strict)),
                 }
             }
             Kind::Array => match ty.array() {
                 Some(a) => RTy::Array {
-                    elem: Box::new(self.rty_at(a.elem_type, depth + 1)),
+                    elem: Box::new(self.rty_at(a.elem_type, depth + 1, strict)),
                     len: u64::from(a.nelems),
                 },
                 None => unit(),
             },
             Kind::Enum | Kind::Enum64 if self.enum_as_int.contains(&id) => {
-                self.int_ty(ty.size().unwrap_or(4), ty.enum_signed())
+                self.int_ty_q(ty.size().unwrap_or(4), ty.enum_signed(), strict)
             }
             Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Fwd | Kind::Typedef => {
                 RTy::Path(self.name(id))
             }
             Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-                self.rty_at(ty.size_or_type(), depth + 1)
+                self.rty_at(ty.size_or_type(), depth + 1, strict)
             }
-            Kind::FuncProto => self.fn_ptr(&ty, depth),
+            Kind::FuncProto => self.fn_ptr(&ty, depth, strict),
             _ => unit(),
         }
     }
@@ -609,7 +666,7 @@ impl<'a, 'b> Plan<'a, 'b> {
     }
 
     /// `Option<unsafe extern "C" fn(..) -> R>` for a function prototype.
-    fn fn_ptr(&self, proto: &Type<'_>, depth: u32) -> RTy {
+    fn fn_ptr(&self, proto: &Type<'_>, depth: u32, strict: bool) -> RTy {
         let mut params = Vec::new();
         let mut variadic = false;
         let count = proto.vlen() as usize;
@@ -617,12 +674,12 @@ impl<'a, 'b> Plan<'a, 'b> {
             if p.type_id == 0 && i + 1 == count {
                 variadic = true;
             } else {
-                params.push(self.rty_at(p.type_id, depth + 1));
+                params.push(self.rty_at(p.type_id, depth + 1, strict));
             }
         }
         let ret = match proto.ref_type() {
             Some(0) | None => None,
-            Some(r) => Some(Box::new(self.rty_at(r, depth + 1))),
+            Some(r) => Some(Box::new(self.rty_at(r, depth + 1, strict))),
         };
         let void_ptr = || RTy::Ptr {
             mutable: true,

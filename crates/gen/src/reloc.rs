@@ -45,7 +45,7 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
             Kind::Typedef if !plan.is_absorbed(id) => {
                 let _ = writeln!(out, "\n/// `typedef {}`.", plan.raw_name(&ty));
                 let head = format!("pub type {} =", plan.name(id));
-                typed_line(out, 0, &head, &plan.rty(ty.size_or_type()), ";");
+                typed_line(out, 0, &head, &plan.rty_alias(ty.size_or_type()), ";");
             }
             Kind::Fwd => {
                 let kw = if ty.fwd_is_union() { "union" } else { "struct" };
