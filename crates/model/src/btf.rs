@@ -620,13 +620,49 @@ impl<'a> Btf<'a> {
                 Ok(())
             }
         };
-        for id in self.own_type_ids() {
+        // The own string section is checked for UTF-8 once: a name in it is
+        // then valid exactly when it starts on a character boundary (the
+        // section ends with a NUL, itself a character), and when the section
+        // is all ASCII (kernels) every offset is one, so no string byte is
+        // read. Anything else takes the ordinary lookup, which says why.
+        let own_strings = std::str::from_utf8(&self.strings)
+            .ok()
+            .filter(|s| s.as_bytes().last() == Some(&0));
+        let ascii = own_strings.is_some_and(|s| s.is_ascii());
+        let check_name = |id: TypeId, off: u32, what: &str| -> Result<()> {
+            if let (Some(s), Some(rel)) = (own_strings, off.checked_sub(self.start_str_off)) {
+                let rel = rel as usize;
+                if rel < s.len() && (ascii || s.is_char_boundary(rel)) {
+                    return Ok(());
+                }
+            }
+            match self.name(off) {
+                Ok(_) => Ok(()),
+                Err(e) => Err(Error::BadType {
+                    id,
+                    msg: format!("{what}{e}"),
+                }),
+            }
+        };
+        // Types that hold nothing by value cannot be on a value cycle: marked
+        // done for the cycle search up front, which then never decodes them.
+        let mut color = vec![WHITE; self.offsets.len()];
+        for (id, c) in self.own_type_ids().zip(color.iter_mut()) {
             let ty = self.type_by_id(id)?;
             let kind = ty.kind();
-            self.name(ty.name_off()).map_err(|e| Error::BadType {
-                id,
-                msg: format!("name: {e}"),
-            })?;
+            if matches!(
+                kind,
+                Kind::Int
+                    | Kind::Ptr
+                    | Kind::Enum
+                    | Kind::Enum64
+                    | Kind::Fwd
+                    | Kind::FuncProto
+                    | Kind::Float
+            ) {
+                *c = BLACK;
+            }
+            check_name(id, ty.name_off(), "name: ")?;
             if let Kind::Unknown(raw) = kind {
                 return Err(Error::BadType {
                     id,
@@ -652,27 +688,18 @@ impl<'a> Btf<'a> {
                 Kind::Struct | Kind::Union => {
                     for m in ty.members() {
                         check_id(id, m.type_id)?;
-                        self.name(m.name_off).map_err(|e| Error::BadType {
-                            id,
-                            msg: format!("member name: {e}"),
-                        })?;
+                        check_name(id, m.name_off, "member name: ")?;
                     }
                 }
                 Kind::Enum | Kind::Enum64 => {
                     for v in ty.enum_values() {
-                        self.name(v.name_off).map_err(|e| Error::BadType {
-                            id,
-                            msg: format!("enumerator name: {e}"),
-                        })?;
+                        check_name(id, v.name_off, "enumerator name: ")?;
                     }
                 }
                 Kind::FuncProto => {
                     for p in ty.params() {
                         check_id(id, p.type_id)?;
-                        self.name(p.name_off).map_err(|e| Error::BadType {
-                            id,
-                            msg: format!("parameter name: {e}"),
-                        })?;
+                        check_name(id, p.name_off, "parameter name: ")?;
                     }
                 }
                 Kind::Datasec => {
@@ -702,57 +729,38 @@ impl<'a> Btf<'a> {
                 _ => {}
             }
         }
-        self.check_value_cycles()
+        self.check_value_cycles(color)
     }
 
     /// Finds loops that do not pass through a pointer or a function prototype
     /// (a typedef naming itself, a struct containing itself by value).
-    fn check_value_cycles(&self) -> Result<()> {
-        const WHITE: u8 = 0;
-        const GREY: u8 = 1;
-        const BLACK: u8 = 2;
+    /// `color` has one entry per own type: [`WHITE`], or [`BLACK`] for types
+    /// without value edges.
+    fn check_value_cycles(&self, mut color: Vec<u8>) -> Result<()> {
         let n = self.offsets.len();
-        let mut color = vec![WHITE; n];
+        let start = self.start_id;
         let own = |id: TypeId| -> Option<usize> {
-            (id >= self.start_id && id <= self.last_id()).then(|| (id - self.start_id) as usize)
+            let i = id.checked_sub(start)? as usize;
+            (i < n).then_some(i)
         };
-        let value_edges = |id: TypeId| -> Vec<TypeId> {
-            let Ok(ty) = self.type_by_id(id) else {
-                return Vec::new();
-            };
-            match ty.kind() {
-                Kind::Typedef
-                | Kind::Const
-                | Kind::Volatile
-                | Kind::Restrict
-                | Kind::TypeTag
-                | Kind::DeclTag
-                | Kind::Var
-                | Kind::Func => vec![ty.size_or_type()],
-                Kind::Array => ty.array().map(|a| vec![a.elem_type]).unwrap_or_default(),
-                Kind::Struct | Kind::Union => ty.members().map(|m| m.type_id).collect(),
-                Kind::Datasec => ty.datasec_vars().map(|v| v.type_id).collect(),
-                _ => Vec::new(),
-            }
-        };
+        // Iterative DFS; each frame holds its type's remaining value edges
+        // (no allocation per type).
+        let mut stack: Vec<(TypeId, ValueEdges<'_>)> = Vec::new();
         for root in self.own_type_ids() {
             let Some(ri) = own(root) else { continue };
             if color[ri] != WHITE {
                 continue;
             }
-            // Iterative DFS: (type, its value edges, next edge index).
-            let mut stack: Vec<(TypeId, Vec<TypeId>, usize)> = vec![(root, value_edges(root), 0)];
             color[ri] = GREY;
-            while let Some((id, edges, next)) = stack.last_mut() {
-                if *next < edges.len() {
-                    let child = edges[*next];
-                    *next += 1;
+            stack.push((root, self.value_edges(root)));
+            while let Some((id, edges)) = stack.last_mut() {
+                if let Some(child) = edges.next() {
                     if let Some(ci) = own(child) {
                         match color[ci] {
                             WHITE => {
                                 color[ci] = GREY;
-                                let e = value_edges(child);
-                                stack.push((child, e, 0));
+                                let e = self.value_edges(child);
+                                stack.push((child, e));
                             }
                             GREY => return Err(Error::Cycle(child)),
                             _ => {}
@@ -767,6 +775,52 @@ impl<'a> Btf<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The types `id` holds by value (what a value cycle would run through).
+    fn value_edges(&self, id: TypeId) -> ValueEdges<'_> {
+        let Ok(ty) = self.type_by_id(id) else {
+            return ValueEdges::One(None);
+        };
+        match ty.kind() {
+            Kind::Typedef
+            | Kind::Const
+            | Kind::Volatile
+            | Kind::Restrict
+            | Kind::TypeTag
+            | Kind::DeclTag
+            | Kind::Var
+            | Kind::Func => ValueEdges::One(Some(ty.size_or_type())),
+            Kind::Array => ValueEdges::One(ty.array().map(|a| a.elem_type)),
+            Kind::Struct | Kind::Union => ValueEdges::Members(ty.members()),
+            Kind::Datasec => ValueEdges::Vars(ty.datasec_vars()),
+            _ => ValueEdges::One(None),
+        }
+    }
+}
+
+/// Cycle search: not reached yet.
+const WHITE: u8 = 0;
+/// Cycle search: on the current path.
+const GREY: u8 = 1;
+/// Cycle search: done, on no cycle.
+const BLACK: u8 = 2;
+
+/// The value edges of one type, in order (see [`Btf::check_value_cycles`]).
+enum ValueEdges<'b> {
+    One(Option<TypeId>),
+    Members(crate::types::Members<'b>),
+    Vars(crate::types::VarSecinfos<'b>),
+}
+
+impl Iterator for ValueEdges<'_> {
+    type Item = TypeId;
+    fn next(&mut self) -> Option<TypeId> {
+        match self {
+            ValueEdges::One(e) => e.take(),
+            ValueEdges::Members(m) => m.next().map(|m| m.type_id),
+            ValueEdges::Vars(v) => v.next().map(|v| v.type_id),
+        }
     }
 }
 
