@@ -105,3 +105,92 @@ fn an_unknown_type_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// Many small structs, then a type whose Rust text doubles per level (a
+/// prototype whose parameters point to itself): bindings that start, then
+/// run past the output budget.
+fn btf_failing_late() -> Vec<u8> {
+    use btfkit_model::{Btf, IntEncoding, NewMember, NewParam, NewType};
+    let mut b = Btf::new();
+    let int = b
+        .add(&NewType::Int {
+            name: "int",
+            size: 4,
+            encoding: IntEncoding(IntEncoding::SIGNED),
+            offset: 0,
+            bits: 32,
+        })
+        .unwrap();
+    let names: Vec<String> = (0..2000).map(|i| format!("s{i}")).collect();
+    for name in &names {
+        let members = vec![NewMember {
+            name: "x",
+            type_id: int,
+            bit_offset: 0,
+            bitfield_size: 0,
+        }];
+        b.add(&NewType::Struct {
+            name,
+            size: 4,
+            members,
+        })
+        .unwrap();
+    }
+    let proto = b.last_id() + 1;
+    let param = NewParam {
+        name: "",
+        type_id: proto + 1,
+    };
+    b.add(&NewType::FuncProto {
+        ret: 0,
+        params: vec![param.clone(), param],
+    })
+    .unwrap();
+    b.add(&NewType::Ptr { target: proto }).unwrap();
+    b.add(&NewType::Typedef {
+        name: "fp",
+        target: proto + 1,
+    })
+    .unwrap();
+    b.to_bytes()
+}
+
+#[test]
+fn a_failure_leaves_no_half_written_file() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let btf = dir.join("gen-failing-late.btf");
+    std::fs::write(&btf, btf_failing_late()).unwrap();
+    // Refused after output began (past the first chunk): the file is removed.
+    let out = dir.join("gen-failing-late.rs");
+    std::fs::write(&out, "old").unwrap();
+    let (code, stdout, stderr) = gen(&[
+        "--btf".as_ref(),
+        btf.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("MAX_OUTPUT_PER_INPUT_BYTE"), "{stderr}");
+    assert!(!out.exists(), "a half-written {} is left", out.display());
+    // Refused before any output (an unknown type): an existing file stays.
+    std::fs::write(&out, "old").unwrap();
+    let (code, _, stderr) = gen(&[
+        "--btf".as_ref(),
+        btf.as_os_str(),
+        "btfkit_no_such_type".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old");
+    // A device is written to, never removed.
+    let (code, _, stderr) = gen(&[
+        "--btf".as_ref(),
+        btf.as_os_str(),
+        "-o".as_ref(),
+        "/dev/null".as_ref(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(Path::new("/dev/null").exists());
+}

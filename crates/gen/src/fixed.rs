@@ -10,15 +10,15 @@
 //! composite asserts its size, alignment and field offsets at compile time.
 
 use crate::names::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::rc::Rc;
 
 use btfkit_model::{Kind, Type, TypeId};
 
-use crate::names::{ident, plain, Scope};
+use crate::names::{dedup_in_order, ident_cow, push_i64, push_ident, push_u64, Scope};
 use crate::plan::{Plan, MAX_DEPTH};
-use crate::render::{assert_line, const_line, newtype_line, pad, typed_line, RTy};
-use crate::Error;
+use crate::render::{assert_line, const_line, newtype_line, typed_line, RTy};
+use crate::{Error, Out};
 
 /// Largest alignment Rust accepts in `#[repr(align(N))]`.
 const MAX_ALIGN: u64 = 1 << 29;
@@ -32,11 +32,11 @@ struct RLayout {
 
 /// One bitfield member in a storage unit.
 #[derive(Debug, Clone)]
-struct BitMember {
+struct BitMember<'a> {
     /// Plain name (for `set_` and docs).
-    plain: String,
+    plain: Cow<'a, str>,
     /// BTF name.
-    btf_name: String,
+    btf_name: &'a str,
     /// First bit, counted from the start of the storage unit.
     bit: u64,
     /// Width in bits.
@@ -45,27 +45,56 @@ struct BitMember {
     type_id: TypeId,
 }
 
+/// A name made up for padding or bitfield storage: `base` (`N` = 0) or
+/// `base_N`.
+#[derive(Debug, Clone, Copy)]
+struct Synthesized {
+    base: &'static str,
+    n: u32,
+}
+
+impl std::fmt::Display for Synthesized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.base)?;
+        if self.n != 0 {
+            write!(f, "_{}", self.n)?;
+        }
+        Ok(())
+    }
+}
+
+impl Synthesized {
+    fn push(self, s: &mut String) {
+        s.push_str(self.base);
+        if self.n != 0 {
+            s.push('_');
+            push_u64(s, u64::from(self.n));
+        }
+    }
+}
+
 /// One field of the Rust struct or union.
 #[derive(Debug, Clone)]
-enum Item {
-    /// A member.
+enum Item<'a> {
+    /// A member (in an opaque composite: the bytes, `[u8; size]`).
     Field {
-        ident: String,
-        ty: RTy,
+        /// Rust identifier (`r#` included).
+        ident: Cow<'a, str>,
+        type_id: TypeId,
         offset: u64,
-        /// BTF name when it differs from the Rust one (docs).
-        note: Option<String>,
+        /// The BTF name when the Rust name is another ("": anonymous).
+        note: Option<&'a str>,
     },
     /// A bitfield storage unit.
     Bits {
-        ident: String,
+        ident: Synthesized,
         offset: u64,
         len: u64,
-        members: Vec<BitMember>,
+        members: Box<[BitMember<'a>]>,
     },
     /// Padding.
     Pad {
-        ident: String,
+        ident: Synthesized,
         offset: u64,
         len: u64,
     },
@@ -73,13 +102,13 @@ enum Item {
 
 /// How a struct or union is written.
 #[derive(Debug, Clone)]
-struct Composite {
+struct Composite<'a> {
     union: bool,
     packed: bool,
     align_attr: Option<u64>,
     /// Alignment given by a leading zero-sized `[uN; 0]` field.
     marker: Option<u64>,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     size: u64,
     align: u64,
     /// Why the type is opaque bytes, when it is.
@@ -87,25 +116,99 @@ struct Composite {
 }
 
 /// A member as the layout sees it.
-struct Mem {
-    plain: String,
-    btf_name: String,
+struct Mem<'a> {
+    plain: Cow<'a, str>,
+    btf_name: &'a str,
     type_id: TypeId,
     bit_offset: u64,
     bits: u32,
+    /// The member's type's layout (once laid out).
+    lay: RLayout,
+}
+
+/// What other layouts need of a composite's.
+#[derive(Debug, Clone, Copy)]
+struct Summary {
+    size: u64,
+    align: u64,
+    packed: bool,
+    /// Whether it has `#[repr(align(N))]`.
+    over_aligned: bool,
+}
+
+impl Summary {
+    fn of(c: &Composite<'_>) -> Summary {
+        Summary {
+            size: c.size,
+            align: c.align,
+            packed: c.packed,
+            over_aligned: c.align_attr.is_some(),
+        }
+    }
 }
 
 struct Layouts<'p, 'a, 'b> {
     plan: &'p Plan<'a, 'b>,
-    done: HashMap<TypeId, Rc<Composite>>,
-    busy: HashSet<TypeId>,
+    /// Per type id, 1 + the index of its layout in `store` (0: none yet).
+    done: Vec<u32>,
+    /// Laid out composites.
+    store: Vec<Composite<'a>>,
+    /// Composites being laid out (a by-value cycle when met again).
+    busy: Vec<bool>,
     /// Types that may not get `#[repr(align(N))]` (a packed type holds them).
     demoted: HashSet<TypeId>,
+    /// Per type id, 1 + its index in `memo` (0: none).
+    memo_at: Vec<u32>,
+    /// Exact [`Layouts::chain`] answers.
+    memo: Vec<Chain>,
+    /// Member buffers of finished layouts, for the next ones.
+    pool: Vec<Vec<Mem<'a>>>,
+    /// Member names of the composite being laid out.
+    names: Vec<(&'a str, Cow<'a, str>)>,
+}
+
+/// What [`Layouts::chain`] found.
+#[derive(Debug, Clone, Copy)]
+struct Chain {
+    layout: Option<RLayout>,
+    /// Typedefs, modifiers and arrays followed.
+    hops: u32,
+    /// Whether this is the answer at every depth up to `MAX_DEPTH - hops`.
+    exact: bool,
 }
 
 fn round_up(v: u64, align: u64) -> Option<u64> {
     let a = align.max(1);
     v.checked_add(a - 1).map(|x| x / a * a)
+}
+
+/// Names for padding and bitfield storage that no member has, made when
+/// first needed (most composites need none).
+struct Synth<'m, 'a> {
+    mems: &'m [Mem<'a>],
+    scope: Option<Scope<'a>>,
+}
+
+impl<'a> Synth<'_, 'a> {
+    /// `base`, or the first free `base_N`.
+    fn take_numbered(&mut self, base: &'static str) -> Synthesized {
+        let mems = self.mems;
+        let name = self
+            .scope
+            .get_or_insert_with(|| {
+                let mut scope = Scope::with_capacity(mems.len() + 4);
+                for m in mems {
+                    scope.try_take_cow(m.plain.clone());
+                }
+                scope
+            })
+            .take_numbered(base, "_");
+        let n = name
+            .get(base.len() + 1..)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        Synthesized { base, n }
+    }
 }
 
 impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
@@ -115,8 +218,27 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
 
     /// Size and alignment of the Rust type that stands for `id`.
     fn rlayout(&mut self, id: TypeId, depth: u32) -> Result<Option<RLayout>, Error> {
+        Ok(self.chain(id, depth)?.layout)
+    }
+
+    /// [`Layouts::rlayout`], with how many typedefs, modifiers and arrays
+    /// lead to the type that decides, and whether the answer holds at any
+    /// depth that leaves room for them (then it is kept in `memo`).
+    fn chain(&mut self, id: TypeId, depth: u32) -> Result<Chain, Error> {
+        let cut = Chain {
+            layout: None,
+            hops: 0,
+            exact: false,
+        };
         if depth > MAX_DEPTH {
-            return Ok(None);
+            return Ok(cut);
+        }
+        if let Some(&slot) = self.memo_at.get(id as usize) {
+            if let Some(m) = slot.checked_sub(1).and_then(|i| self.memo.get(i as usize)) {
+                if depth + m.hops <= MAX_DEPTH {
+                    return Ok(*m);
+                }
+            }
         }
         let ty = self.ty(id)?;
         let scalar = |size: u32| {
@@ -128,110 +250,164 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
             };
             Some(RLayout { size, align })
         };
-        Ok(match ty.kind() {
-            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => scalar(ty.size().unwrap_or(0)),
-            Kind::Ptr | Kind::FuncProto => Some(RLayout { size: 8, align: 8 }),
+        let leaf = |layout| Chain {
+            layout,
+            hops: 0,
+            exact: true,
+        };
+        let c = match ty.kind() {
+            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => {
+                leaf(scalar(ty.size().unwrap_or(0)))
+            }
+            Kind::Ptr | Kind::FuncProto => leaf(Some(RLayout { size: 8, align: 8 })),
             Kind::Array => {
-                let Some(a) = ty.array() else { return Ok(None) };
-                let Some(elem) = self.rlayout(a.elem_type, depth + 1)? else {
-                    return Ok(None);
+                let Some(a) = ty.array() else {
+                    return Ok(leaf(None));
                 };
-                elem.size
-                    .checked_mul(u64::from(a.nelems))
-                    .map(|size| RLayout {
-                        size,
-                        align: elem.align,
-                    })
+                let elem = self.chain(a.elem_type, depth + 1)?;
+                Chain {
+                    layout: elem.layout.and_then(|e| {
+                        e.size.checked_mul(u64::from(a.nelems)).map(|size| RLayout {
+                            size,
+                            align: e.align,
+                        })
+                    }),
+                    hops: elem.hops + 1,
+                    exact: elem.exact,
+                }
             }
             Kind::Struct | Kind::Union => {
                 let c = self.composite(id, depth + 1)?;
-                Some(RLayout {
-                    size: c.size,
-                    align: c.align,
-                })
+                // Exact once laid out and kept: later calls get that layout.
+                let kept = self.done.get(id as usize).is_some_and(|&d| d != 0);
+                Chain {
+                    layout: Some(RLayout {
+                        size: c.size,
+                        align: c.align,
+                    }),
+                    hops: 0,
+                    exact: kept,
+                }
             }
-            Kind::Fwd => None,
+            Kind::Fwd => leaf(None),
             Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-                self.rlayout(ty.size_or_type(), depth + 1)?
+                let inner = self.chain(ty.size_or_type(), depth + 1)?;
+                Chain {
+                    hops: inner.hops + 1,
+                    ..inner
+                }
             }
-            _ => None,
-        })
-    }
-
-    fn composite(&mut self, id: TypeId, depth: u32) -> Result<Rc<Composite>, Error> {
-        if let Some(c) = self.done.get(&id) {
-            return Ok(Rc::clone(c));
+            _ => leaf(None),
+        };
+        if c.exact {
+            if let Some(slot) = self.memo_at.get_mut(id as usize) {
+                self.memo.push(c);
+                *slot = self.memo.len() as u32;
+            }
         }
-        let ty = self.ty(id)?;
-        let size = u64::from(ty.size().unwrap_or(0));
-        if depth > MAX_DEPTH || !self.busy.insert(id) {
-            // A by-value cycle or absurd nesting: cannot be laid out.
-            let why = "nested too deep or contains itself".to_string();
-            return Ok(Rc::new(opaque(self.plan, size, 1, why)));
-        }
-        let c = Rc::new(self.lay_out(&ty, size, depth)?);
-        self.busy.remove(&id);
-        self.done.insert(id, Rc::clone(&c));
         Ok(c)
     }
 
-    fn members(&self, ty: &Type<'_>) -> Vec<Mem> {
-        let names = self.plan.member_names(ty);
-        ty.members()
-            .zip(names)
-            .map(|(m, name)| {
-                let (bit_offset, bits) = self.plan.member_bits(ty, &m);
-                Mem {
-                    plain: name,
-                    btf_name: self.plan.str_at(m.name_off).to_string(),
-                    type_id: m.type_id,
-                    bit_offset,
-                    bits,
-                }
-            })
-            .collect()
+    /// The layout of a composite, laid out (and kept) if it was not yet.
+    fn get(&self, id: TypeId) -> Option<&Composite<'a>> {
+        let i = self.done.get(id as usize)?.checked_sub(1)?;
+        self.store.get(i as usize)
     }
 
-    fn lay_out(&mut self, ty: &Type<'_>, size: u64, depth: u32) -> Result<Composite, Error> {
+    fn composite(&mut self, id: TypeId, depth: u32) -> Result<Summary, Error> {
+        if let Some(c) = self.get(id) {
+            return Ok(Summary::of(c));
+        }
+        let ty = self.ty(id)?;
+        let size = u64::from(ty.size().unwrap_or(0));
+        let busy = self.busy.get(id as usize).copied().unwrap_or(true);
+        if depth > MAX_DEPTH || busy {
+            // A by-value cycle or absurd nesting: cannot be laid out.
+            let why = "nested too deep or contains itself".to_string();
+            return Ok(Summary::of(&opaque(size, 1, why)));
+        }
+        self.busy[id as usize] = true;
+        let c = self.lay_out(&ty, size, depth)?;
+        let summary = Summary::of(&c);
+        self.busy[id as usize] = false;
+        self.store.push(c);
+        self.done[id as usize] = self.store.len() as u32;
+        Ok(summary)
+    }
+
+    /// `ty`'s members, into `mems` (buffers reused from composite to composite).
+    fn members(&mut self, ty: &Type<'_>, mems: &mut Vec<Mem<'a>>) {
+        let mut names = std::mem::take(&mut self.names);
+        self.plan.member_names_into(ty, &mut names);
+        mems.extend(
+            ty.members()
+                .zip(names.drain(..))
+                .map(|(m, (btf_name, name))| {
+                    let (bit_offset, bits) = self.plan.member_bits(ty, &m);
+                    Mem {
+                        plain: name,
+                        btf_name,
+                        type_id: m.type_id,
+                        bit_offset,
+                        bits,
+                        lay: RLayout { size: 0, align: 1 },
+                    }
+                }),
+        );
+        self.names = names;
+    }
+
+    fn lay_out(&mut self, ty: &Type<'_>, size: u64, depth: u32) -> Result<Composite<'a>, Error> {
+        // Nested layouts each take a buffer of their own.
+        let mut mems = self.pool.pop().unwrap_or_default();
+        self.members(ty, &mut mems);
+        let c = self.lay_out_members(ty, size, depth, &mut mems);
+        mems.clear();
+        self.pool.push(mems);
+        c
+    }
+
+    fn lay_out_members(
+        &mut self,
+        ty: &Type<'_>,
+        size: u64,
+        depth: u32,
+        mems: &mut [Mem<'a>],
+    ) -> Result<Composite<'a>, Error> {
         let union = ty.kind() == Kind::Union;
-        let mut mems = self.members(ty);
         if !union {
             mems.sort_by_key(|m| m.bit_offset);
         }
         // C alignment and member layouts.
         let mut c_align = 1;
-        let mut lays = Vec::with_capacity(mems.len());
-        for m in &mems {
+        for m in mems.iter_mut() {
             let Some(l) = self.rlayout(m.type_id, depth)? else {
                 return Ok(opaque(
-                    self.plan,
                     size,
                     1,
                     format!("member `{}` has no size", m.btf_name),
                 ));
             };
             c_align = c_align.max(l.align);
-            lays.push(l);
+            m.lay = l;
         }
+        let mems = &*mems;
         let mut packed = size % c_align != 0;
-        for (m, l) in mems.iter().zip(&lays) {
+        for m in mems {
+            let l = &m.lay;
             if m.bits == 0 && (m.bit_offset % 8 != 0 || (m.bit_offset / 8) % l.align != 0) {
                 packed = true;
             }
         }
         if mems.iter().any(|m| m.bits == 0 && m.bit_offset % 8 != 0) {
             return Ok(opaque(
-                self.plan,
                 size,
                 c_align,
                 "a member not on a byte boundary".into(),
             ));
         }
-        let mut synth = Scope::default();
-        for m in &mems {
-            synth.try_take(&m.plain);
-        }
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(mems.len());
+        let mut synth = Synth { mems, scope: None };
         let mut rust_align = 1;
         let mut cur = 0u64;
         let mut i = 0;
@@ -258,12 +434,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                     .unwrap_or(0);
                 let end = end_bit.div_ceil(8);
                 if start < cur || end > size {
-                    return Ok(opaque(
-                        self.plan,
-                        size,
-                        c_align,
-                        "overlapping bitfields".into(),
-                    ));
+                    return Ok(opaque(size, c_align, "overlapping bitfields".into()));
                 }
                 if start > cur {
                     push_pad(&mut items, &mut synth, cur, start - cur);
@@ -272,14 +443,14 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                     .iter()
                     .map(|r| BitMember {
                         plain: r.plain.clone(),
-                        btf_name: r.btf_name.clone(),
+                        btf_name: r.btf_name,
                         bit: r.bit_offset - start * 8,
                         bits: r.bits,
                         type_id: r.type_id,
                     })
                     .collect();
                 items.push(Item::Bits {
-                    ident: synth.take_numbered("_bitfield", "_"),
+                    ident: synth.take_numbered("_bitfield"),
                     offset: start,
                     len: end - start,
                     members,
@@ -291,23 +462,13 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                 i = j;
                 continue;
             }
-            let l = lays[i];
+            let l = m.lay;
             let o = m.bit_offset / 8;
             if union && o != 0 {
-                return Ok(opaque(
-                    self.plan,
-                    size,
-                    c_align,
-                    "a union member past offset 0".into(),
-                ));
+                return Ok(opaque(size, c_align, "a union member past offset 0".into()));
             }
             if o < cur {
-                return Ok(opaque(
-                    self.plan,
-                    size,
-                    c_align,
-                    "overlapping members".into(),
-                ));
+                return Ok(opaque(size, c_align, "overlapping members".into()));
             }
             let natural = if packed {
                 Some(cur)
@@ -317,47 +478,35 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
             if natural != Some(o) {
                 push_pad(&mut items, &mut synth, cur, o - cur);
             }
-            let note = (m.btf_name != m.plain).then(|| {
-                if m.btf_name.is_empty() {
-                    "(anonymous member)".to_string()
-                } else {
-                    format!("`{}`", m.btf_name)
-                }
-            });
+            let note = (m.btf_name != m.plain).then_some(m.btf_name);
             items.push(Item::Field {
-                ident: ident(&m.plain),
-                ty: self.plan.rty(m.type_id),
+                ident: ident_cow(m.plain.clone()),
+                type_id: m.type_id,
                 offset: o,
                 note,
             });
             rust_align = rust_align.max(l.align);
             cur = if union { 0 } else { o + l.size };
             if o + l.size > size {
-                return Ok(opaque(
-                    self.plan,
-                    size,
-                    c_align,
-                    "a member past the end".into(),
-                ));
+                return Ok(opaque(size, c_align, "a member past the end".into()));
             }
             i += 1;
         }
         if union {
             cur = mems
                 .iter()
-                .zip(&lays)
-                .map(|(m, l)| {
+                .map(|m| {
                     if m.bits > 0 {
                         (m.bit_offset + u64::from(m.bits)).div_ceil(8)
                     } else {
-                        l.size
+                        m.lay.size
                     }
                 })
                 .max()
                 .unwrap_or(0);
             if mems.is_empty() {
                 // Rust has no empty unions.
-                return Ok(opaque(self.plan, size, 1, "a union without members".into()));
+                return Ok(opaque(size, 1, "a union without members".into()));
             }
         }
         let mut c = Composite {
@@ -423,7 +572,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         match ty.kind() {
             Kind::Struct | Kind::Union => {
                 let c = self.composite(id, depth)?;
-                if c.align_attr.is_some() {
+                if c.over_aligned {
                     out.push(id);
                 }
                 for m in ty.members() {
@@ -444,7 +593,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
     }
 }
 
-fn opaque(plan: &Plan<'_, '_>, size: u64, c_align: u64, why: String) -> Composite {
+fn opaque<'a>(size: u64, c_align: u64, why: String) -> Composite<'a> {
     let marker = (c_align > 1 && c_align <= 16 && size % c_align == 0).then_some(c_align);
     Composite {
         union: false,
@@ -452,11 +601,8 @@ fn opaque(plan: &Plan<'_, '_>, size: u64, c_align: u64, why: String) -> Composit
         align_attr: None,
         marker,
         items: vec![Item::Field {
-            ident: "_opaque".to_string(),
-            ty: RTy::Array {
-                elem: Box::new(RTy::Path(plan.prim("u8"))),
-                len: size,
-            },
+            ident: Cow::Borrowed("_opaque"),
+            type_id: 0,
             offset: 0,
             note: None,
         }],
@@ -466,15 +612,15 @@ fn opaque(plan: &Plan<'_, '_>, size: u64, c_align: u64, why: String) -> Composit
     }
 }
 
-fn push_pad(items: &mut Vec<Item>, synth: &mut Scope, offset: u64, len: u64) {
+fn push_pad(items: &mut Vec<Item<'_>>, synth: &mut Synth<'_, '_>, offset: u64, len: u64) {
     items.push(Item::Pad {
-        ident: synth.take_numbered("__pad", "_"),
+        ident: synth.take_numbered("__pad"),
         offset,
         len,
     });
 }
 
-fn tail_pad(c: &mut Composite, synth: &mut Scope, cur: u64, size: u64) {
+fn tail_pad(c: &mut Composite<'_>, synth: &mut Synth<'_, '_>, cur: u64, size: u64) {
     if c.union {
         push_pad(&mut c.items, synth, 0, size);
     } else {
@@ -482,13 +628,28 @@ fn tail_pad(c: &mut Composite, synth: &mut Scope, cur: u64, size: u64) {
     }
 }
 
+/// Text buffers reused from item to item.
+#[derive(Default)]
+struct Scratch {
+    head: String,
+    ty: String,
+    value: String,
+    lhs: String,
+}
+
 /// Writes the fixed-layout module body.
-pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
+pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut Out<'_>) -> Result<(), Error> {
+    let n = plan.btf.last_id() as usize + 1;
     let mut lay = Layouts {
         plan,
-        done: HashMap::default(),
-        busy: HashSet::default(),
+        done: vec![0; n],
+        store: Vec::with_capacity(plan.items.len() / 2),
+        busy: vec![false; n],
         demoted: HashSet::default(),
+        memo_at: vec![0; n],
+        memo: Vec::with_capacity(plan.items.len()),
+        pool: Vec::new(),
+        names: Vec::new(),
     };
     // Lay out everything; a packed type may not hold an over-aligned one, so
     // demote those (they get tail padding instead) until nothing changes.
@@ -496,7 +657,7 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
         .items
         .iter()
         .copied()
-        .filter(|&id| plan.btf.type_by_id(id).is_ok_and(|t| t.is_composite()))
+        .filter(|&id| matches!(plan.kind(id), Kind::Struct | Kind::Union))
         .collect();
     for _ in 0..16 {
         let mut demote = Vec::new();
@@ -517,19 +678,24 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
         if lay.demoted.len() == before {
             break;
         }
-        lay.done.clear();
+        lay.done.iter_mut().for_each(|d| *d = 0);
+        lay.store.clear();
+        lay.memo_at.iter_mut().for_each(|m| *m = 0);
+        lay.memo.clear();
     }
 
     let mut helpers_needed = false;
-    let mut values = Scope::default();
+    let mut values = Scope::with_capacity(plan.anon_enumerators() + plan.items.len() / 8);
     // Enum newtypes are tuple structs: their names are values too.
     for &id in &plan.items {
-        let ty = plan.btf.type_by_id(id)?;
-        if matches!(ty.kind(), Kind::Enum | Kind::Enum64) && !plan.is_enum_as_int(id) {
+        if matches!(plan.kind(id), Kind::Enum | Kind::Enum64) && !plan.is_enum_as_int(id) {
             values.try_take(&plan.plain_name(id));
         }
     }
-    let mut consts_seen: HashMap<String, u64> = HashMap::default();
+    // Sized for the enumerators of anonymous enums, so the tables rarely grow.
+    let mut consts_seen: HashMap<Cow<'_, str>, u64> =
+        HashMap::with_capacity_and_hasher(values.capacity(), Default::default());
+    let mut scratch = Scratch::default();
 
     for &id in &plan.items {
         let ty = plan.btf.type_by_id(id)?;
@@ -537,42 +703,52 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
         let before = out.len();
         match ty.kind() {
             Kind::Struct | Kind::Union => {
-                let c = lay.composite(id, 0)?;
-                helpers_needed |= write_composite(plan, &ty, &c, out);
+                lay.composite(id, 0)?;
+                if let Some(c) = lay.get(id) {
+                    helpers_needed |= write_composite(plan, &ty, c, out, &mut scratch)?;
+                }
             }
             Kind::Enum | Kind::Enum64 => {
                 if !plan.is_enum_as_int(id) {
-                    write_enum(plan, &ty, out);
+                    write_enum(plan, &ty, out, &mut scratch);
                 }
                 if plan.raw_name(&ty).is_empty() {
-                    write_enum_consts(plan, &ty, &mut values, &mut consts_seen, out);
+                    write_enum_consts(plan, &ty, &mut values, &mut consts_seen, out, &mut scratch);
                 }
             }
             Kind::Typedef if !plan.is_absorbed(id) => {
-                let _ = writeln!(out, "/// `typedef {}`.", plan.raw_name(&ty));
-                let head = format!("pub type {} =", plan.name(id));
-                typed_line(out, 0, &head, &plan.rty_alias(ty.size_or_type()), ";");
+                out.push_str("/// `typedef ");
+                out.push_str(plan.raw_name(&ty));
+                out.push_str("`.\n");
+                let Scratch { head, ty: text, .. } = &mut scratch;
+                head.clear();
+                head.push_str("pub type ");
+                head.push_str(&plan.name(id));
+                head.push_str(" =");
+                text.clear();
+                let target = ty.size_or_type();
+                plan.write_ty(text, target, true, out.left(plan))?;
+                typed_line(out, 0, head, text, || plan.rty_alias(target), ";");
             }
             Kind::Fwd => {
                 let kw = if ty.fwd_is_union() { "union" } else { "struct" };
-                let _ = writeln!(
-                    out,
-                    "/// `{kw} {}`: declared but not defined in this BTF (opaque).",
-                    plan.raw_name(&ty)
-                );
-                let _ = writeln!(
-                    out,
-                    "#[repr(C)]\npub struct {} {{\n    _opaque: [{}; 0],\n}}",
-                    plan.name(id),
-                    plan.prim("u8")
-                );
+                out.push_str("/// `");
+                out.push_str(kw);
+                out.push(' ');
+                out.push_str(plan.raw_name(&ty));
+                out.push_str("`: declared but not defined in this BTF (opaque).\n");
+                out.push_str("#[repr(C)]\npub struct ");
+                out.push_str(&plan.name(id));
+                out.push_str(" {\n    _opaque: [");
+                out.push_str(plan.prim("u8"));
+                out.push_str("; 0],\n}\n");
             }
             _ => {}
         }
         if out.len() == before {
             out.pop();
         }
-        plan.check_budget(out)?;
+        out.item_done(plan)?;
     }
     if helpers_needed {
         write_helpers(plan, out);
@@ -580,17 +756,17 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut String) -> Result<(), Error> {
     Ok(())
 }
 
-/// Integer value of an enumerator as a Rust literal for its type.
-fn enum_literal(value: u64, size: u32, signed: bool) -> String {
+/// Appends the integer value of an enumerator as a Rust literal for its type.
+fn push_enum_literal(s: &mut String, value: u64, size: u32, signed: bool) {
     // Hostile sizes: 0 or past 2^29 bytes (no overflow, no shift by 64).
     let bits = size.saturating_mul(8).clamp(1, 64);
     if signed {
         let shift = 64 - bits;
-        (((value << shift) as i64) >> shift).to_string()
+        push_i64(s, ((value << shift) as i64) >> shift);
     } else if bits == 64 {
-        value.to_string()
+        push_u64(s, value);
     } else {
-        (value & ((1u64 << bits) - 1)).to_string()
+        push_u64(s, value & ((1u64 << bits) - 1));
     }
 }
 
@@ -598,7 +774,7 @@ fn enum_repr(plan: &Plan<'_, '_>, ty: &Type<'_>) -> RTy {
     plan.int_ty(ty.size().unwrap_or(4), ty.enum_signed())
 }
 
-fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut String) {
+fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut Out<'_>, scratch: &mut Scratch) {
     let name = plan.name(ty.id());
     let raw = plan.raw_name(ty);
     let sign = if ty.enum_signed() {
@@ -611,40 +787,57 @@ fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut String) {
     } else {
         "enum"
     };
-    let desc = if raw.is_empty() {
-        format!("An anonymous {kind}")
+    if raw.is_empty() {
+        out.push_str("/// An anonymous ");
+        out.push_str(kind);
     } else {
-        format!("`enum {raw}`")
-    };
-    let _ = writeln!(
-        out,
-        "/// {desc} ({sign}, {} bytes): an integer newtype, since C enums may hold any value.",
-        ty.size().unwrap_or(0)
-    );
-    let repr = enum_repr(plan, ty).one_line();
+        out.push_str("/// `enum ");
+        out.push_str(raw);
+        out.push('`');
+    }
+    out.push_str(" (");
+    out.push_str(sign);
+    out.push_str(", ");
+    push_u64(out, u64::from(ty.size().unwrap_or(0)));
+    out.push_str(" bytes): an integer newtype, since C enums may hold any value.\n");
+    let repr_ty = enum_repr(plan, ty);
+    let repr = repr_ty.one_line();
     out.push_str("#[repr(transparent)]\n#[derive(Clone, Copy, PartialEq, Eq, Hash)]\n");
     newtype_line(out, &name, &repr);
-    if matches!(enum_repr(plan, ty), RTy::Array { .. }) || ty.vlen() == 0 {
+    if matches!(repr_ty, RTy::Array { .. }) || ty.vlen() == 0 {
         return;
     }
-    let _ = writeln!(out, "impl {name} {{");
-    let mut scope = Scope::default();
+    out.push_str("impl ");
+    out.push_str(&name);
+    out.push_str(" {\n");
+    let mut names: Vec<(&str, Cow<'_, str>)> = ty
+        .enum_values()
+        .map(|v| plan.plain_at(v.name_off))
+        .collect();
+    dedup_in_order(&mut names, "_");
     let size = ty.size().unwrap_or(4);
-    for v in ty.enum_values() {
-        let c = ident(&scope.take_numbered(&plain(plan.str_at(v.name_off)), "_"));
-        let lit = enum_literal(v.value, size, ty.enum_signed());
-        const_line(out, 4, &c, &name, &format!("{name}({lit})"));
+    let Scratch { head, value, .. } = scratch;
+    for (v, (_, c)) in ty.enum_values().zip(&names) {
+        head.clear();
+        push_ident(head, c);
+        value.clear();
+        value.push_str(&name);
+        value.push('(');
+        push_enum_literal(value, v.value, size, ty.enum_signed());
+        value.push(')');
+        const_line(out, 4, head, &name, value);
     }
     out.push_str("}\n");
 }
 
 /// Module-level constants for an anonymous enum's enumerators.
-fn write_enum_consts(
-    plan: &Plan<'_, '_>,
+fn write_enum_consts<'a>(
+    plan: &Plan<'a, '_>,
     ty: &Type<'_>,
-    values: &mut Scope,
-    seen: &mut HashMap<String, u64>,
-    out: &mut String,
+    values: &mut Scope<'a>,
+    seen: &mut HashMap<Cow<'a, str>, u64>,
+    out: &mut Out<'_>,
+    scratch: &mut Scratch,
 ) {
     let repr = enum_repr(plan, ty);
     if matches!(repr, RTy::Array { .. }) {
@@ -652,25 +845,35 @@ fn write_enum_consts(
     }
     let repr = repr.one_line();
     let size = ty.size().unwrap_or(4);
+    let Scratch { head, value, .. } = scratch;
     for v in ty.enum_values() {
-        let base = plain(plan.str_at(v.name_off));
-        if seen.get(&base) == Some(&v.value) {
+        let base = plan.plain_at(v.name_off).1;
+        if seen.get(&*base) == Some(&v.value) {
             continue;
         }
-        let name = if values.try_take(&base) {
+        let name = if values.try_take_cow(base.clone()) {
             seen.insert(base.clone(), v.value);
             base
         } else {
-            values.take_numbered(&base, "__")
+            Cow::Owned(values.take_numbered(&base, "__"))
         };
-        let lit = enum_literal(v.value, size, ty.enum_signed());
-        const_line(out, 0, &ident(&name), &repr, &lit);
+        head.clear();
+        push_ident(head, &name);
+        value.clear();
+        push_enum_literal(value, v.value, size, ty.enum_signed());
+        const_line(out, 0, head, &repr, value);
     }
 }
 
 /// Writes a struct or union, its accessors and its assertions; returns
 /// whether the bitfield helpers are needed.
-fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut String) -> bool {
+fn write_composite(
+    plan: &Plan<'_, '_>,
+    ty: &Type<'_>,
+    c: &Composite<'_>,
+    out: &mut Out<'_>,
+    scratch: &mut Scratch,
+) -> Result<bool, Error> {
     let name = plan.name(ty.id());
     let raw = plan.raw_name(ty);
     let kw = if ty.kind() == Kind::Union {
@@ -679,28 +882,43 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
         "struct"
     };
     if raw.is_empty() {
-        let _ = writeln!(out, "/// An anonymous {kw} ({} bytes).", c.size);
+        out.push_str("/// An anonymous ");
+        out.push_str(kw);
     } else {
-        let _ = writeln!(out, "/// `{kw} {raw}` ({} bytes).", c.size);
+        out.push_str("/// `");
+        out.push_str(kw);
+        out.push(' ');
+        out.push_str(raw);
+        out.push('`');
     }
+    out.push_str(" (");
+    push_u64(out, c.size);
+    out.push_str(" bytes).\n");
     if let Some(why) = &c.opaque {
-        let _ = writeln!(out, "///\n/// Opaque bytes: {why}.");
+        out.push_str("///\n/// Opaque bytes: ");
+        out.push_str(why);
+        out.push_str(".\n");
     }
-    let repr = match (c.packed, c.align_attr) {
-        (true, _) => "#[repr(C, packed)]".to_string(),
-        (false, Some(a)) => format!("#[repr(C, align({a}))]"),
-        (false, None) => "#[repr(C)]".to_string(),
-    };
-    let rust_kw = if c.union { "union" } else { "struct" };
-    let _ = write!(
-        out,
-        "{repr}\n#[derive(Clone, Copy)]\npub {rust_kw} {name} {{"
-    );
+    match (c.packed, c.align_attr) {
+        (true, _) => out.push_str("#[repr(C, packed)]"),
+        (false, Some(a)) => {
+            out.push_str("#[repr(C, align(");
+            push_u64(out, a);
+            out.push_str("))]");
+        }
+        (false, None) => out.push_str("#[repr(C)]"),
+    }
+    out.push_str("\n#[derive(Clone, Copy)]\npub ");
+    out.push_str(if c.union { "union" } else { "struct" });
+    out.push(' ');
+    out.push_str(&name);
+    out.push_str(" {");
     if c.items.is_empty() && c.marker.is_none() {
         out.push_str("}\n");
     } else {
         out.push('\n');
     }
+    let u8_ty = plan.prim("u8");
     if let Some(a) = c.marker {
         let unit = match a {
             1 => "u8",
@@ -709,18 +927,54 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
             8 => "u64",
             _ => "u128",
         };
-        let _ = writeln!(out, "    pub __align: [{}; 0],", plan.prim(unit));
+        out.push_str("    pub __align: [");
+        out.push_str(plan.prim(unit));
+        out.push_str("; 0],\n");
     }
     let mut bitfields = false;
     for item in &c.items {
         match item {
             Item::Field {
-                ident, ty, note, ..
+                ident,
+                type_id,
+                note,
+                ..
             } => {
-                if let Some(n) = note {
-                    let _ = writeln!(out, "    /// {n}");
+                match note {
+                    None => {}
+                    Some("") => out.push_str("    /// (anonymous member)\n"),
+                    Some(n) => {
+                        out.push_str("    /// `");
+                        out.push_str(n);
+                        out.push_str("`\n");
+                    }
                 }
-                typed_line(out, 4, &format!("pub {ident}:"), ty, ",");
+                let Scratch { head, ty: text, .. } = &mut *scratch;
+                head.clear();
+                head.push_str("pub ");
+                head.push_str(ident);
+                head.push(':');
+                text.clear();
+                match c.opaque {
+                    None => {
+                        let id = *type_id;
+                        plan.write_ty(text, id, false, out.left(plan))?;
+                        typed_line(out, 4, head, text, || plan.rty(id), ",");
+                    }
+                    Some(_) => {
+                        let len = c.size;
+                        text.push('[');
+                        text.push_str(u8_ty);
+                        text.push_str("; ");
+                        push_u64(text, len);
+                        text.push(']');
+                        let tree = || RTy::Array {
+                            elem: Box::new(RTy::Path(u8_ty.to_string())),
+                            len,
+                        };
+                        typed_line(out, 4, head, text, tree, ",");
+                    }
+                }
             }
             Item::Bits {
                 ident,
@@ -729,12 +983,29 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
                 ..
             } => {
                 bitfields = true;
-                let names: Vec<&str> = members.iter().map(|m| m.btf_name.as_str()).collect();
-                let _ = writeln!(out, "    /// Bitfields: {}.", names.join(", "));
-                let _ = writeln!(out, "    pub {ident}: [{}; {len}],", plan.prim("u8"));
+                out.push_str("    /// Bitfields: ");
+                for (i, m) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(m.btf_name);
+                }
+                out.push_str(".\n    pub ");
+                ident.push(out);
+                out.push_str(": [");
+                out.push_str(u8_ty);
+                out.push_str("; ");
+                push_u64(out, *len);
+                out.push_str("],\n");
             }
             Item::Pad { ident, len, .. } => {
-                let _ = writeln!(out, "    pub {ident}: [{}; {len}],", plan.prim("u8"));
+                out.push_str("    pub ");
+                ident.push(out);
+                out.push_str(": [");
+                out.push_str(u8_ty);
+                out.push_str("; ");
+                push_u64(out, *len);
+                out.push_str("],\n");
             }
         }
     }
@@ -742,7 +1013,7 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
         out.push_str("}\n");
     }
     if bitfields {
-        write_accessors(plan, &name, c, out);
+        write_accessors(plan, &name, c, out)?;
     }
     // Assertions.
     if c.union || c.items.is_empty() {
@@ -750,35 +1021,57 @@ fn write_composite(plan: &Plan<'_, '_>, ty: &Type<'_>, c: &Composite, out: &mut 
     } else {
         out.push_str("const _: () = {\n    use ::core::mem::{align_of, offset_of, size_of};\n");
     }
-    assert_line(
-        out,
-        &format!("size_of::<{name}>()"),
-        &c.size.to_string(),
-        None,
-    );
-    assert_line(
-        out,
-        &format!("align_of::<{name}>()"),
-        &c.align.max(1).to_string(),
-        None,
-    );
+    let Scratch {
+        lhs, value, head, ..
+    } = scratch;
+    lhs.clear();
+    lhs.push_str("size_of::<");
+    lhs.push_str(&name);
+    lhs.push_str(">()");
+    value.clear();
+    push_u64(value, c.size);
+    assert_line(out, lhs, value, None);
+    lhs.clear();
+    lhs.push_str("align_of::<");
+    lhs.push_str(&name);
+    lhs.push_str(">()");
+    value.clear();
+    push_u64(value, c.align.max(1));
+    assert_line(out, lhs, value, None);
     if !c.union {
+        let ident = head;
         for item in &c.items {
-            let (ident, offset) = match item {
-                Item::Field { ident, offset, .. }
-                | Item::Bits { ident, offset, .. }
-                | Item::Pad { ident, offset, .. } => (ident, offset),
+            ident.clear();
+            let offset = match item {
+                Item::Field {
+                    ident: i, offset, ..
+                } => {
+                    ident.push_str(i);
+                    *offset
+                }
+                Item::Bits {
+                    ident: i, offset, ..
+                }
+                | Item::Pad {
+                    ident: i, offset, ..
+                } => {
+                    i.push(ident);
+                    *offset
+                }
             };
-            assert_line(
-                out,
-                &format!("offset_of!({name}, {ident})"),
-                &offset.to_string(),
-                Some((&name, ident)),
-            );
+            lhs.clear();
+            lhs.push_str("offset_of!(");
+            lhs.push_str(&name);
+            lhs.push_str(", ");
+            lhs.push_str(ident);
+            lhs.push(')');
+            value.clear();
+            push_u64(value, offset);
+            assert_line(out, lhs, value, Some((&name, ident)));
         }
     }
     out.push_str("};\n");
-    bitfields
+    Ok(bitfields)
 }
 
 /// How a bitfield's value converts from and to the storage bits.
@@ -793,9 +1086,10 @@ enum BitKind {
     },
 }
 
-fn bit_kind(plan: &Plan<'_, '_>, type_id: TypeId) -> BitKind {
-    let rty = plan.rty(type_id).one_line();
-    match plan.btf.skip_mods_and_typedefs(type_id) {
+fn bit_kind(plan: &Plan<'_, '_>, type_id: TypeId, limit: usize) -> Result<BitKind, Error> {
+    let mut rty = String::new();
+    plan.write_ty(&mut rty, type_id, false, limit)?;
+    Ok(match plan.btf.skip_mods_and_typedefs(type_id) {
         Ok(t) if t.kind() == Kind::Int => {
             let int = t.int();
             if int.is_some_and(|i| i.encoding.is_bool()) && t.size() == Some(1) {
@@ -822,11 +1116,16 @@ fn bit_kind(plan: &Plan<'_, '_>, type_id: TypeId) -> BitKind {
                 }
             }
         }
-        _ => BitKind::Unsigned(plan.prim("u64")),
-    }
+        _ => BitKind::Unsigned(plan.prim("u64").to_string()),
+    })
 }
 
-fn write_accessors(plan: &Plan<'_, '_>, name: &str, c: &Composite, out: &mut String) {
+fn write_accessors(
+    plan: &Plan<'_, '_>,
+    name: &str,
+    c: &Composite<'_>,
+    out: &mut Out<'_>,
+) -> Result<(), Error> {
     let _ = writeln!(out, "impl {name} {{");
     let mut methods = Scope::default();
     let unsafe_kw = if c.union { "unsafe " } else { "" };
@@ -852,7 +1151,7 @@ fn write_accessors(plan: &Plan<'_, '_>, name: &str, c: &Composite, out: &mut Str
             }
             let getter = methods.take_numbered(&m.plain, "_");
             let setter = methods.take_numbered(&format!("set_{}", m.plain), "_");
-            let kind = bit_kind(plan, m.type_id);
+            let kind = bit_kind(plan, m.type_id, out.left(plan))?;
             let (ty, get, set) = match &kind {
                 BitKind::Unsigned(t) => (t, format!("raw as {t}"), "value"),
                 BitKind::Signed(t) => (t, format!("raw as {t}"), "value"),
@@ -890,27 +1189,22 @@ fn write_accessors(plan: &Plan<'_, '_>, name: &str, c: &Composite, out: &mut Str
                     "    ///\n    /// # Safety\n    /// The storage must be initialised.\n",
                 );
             }
+            let _ = write!(out, "    #[inline]\n    pub {unsafe_kw}fn ");
+            push_ident(out, &getter);
+            let _ = writeln!(out, "(&self) -> {ty} {{");
             let _ = writeln!(
                 out,
-                "    #[inline]\n    pub {unsafe_kw}fn {}(&self) -> {ty} {{",
-                ident(&getter)
+                "        let raw = {getfn}({access}, {}, {});",
+                m.bit, m.bits
             );
-            let call = format!("let raw = {getfn}({access}, {}, {});", m.bit, m.bits);
-            pad(out, 8);
-            out.push_str(&call);
-            out.push('\n');
-            pad(out, 8);
-            out.push_str(&get);
-            out.push_str("\n    }\n");
+            let _ = writeln!(out, "        {get}\n    }}");
             let _ = writeln!(out, "    /// Sets bitfield `{}`.", m.btf_name);
             if c.union {
                 out.push_str("    ///\n    /// # Safety\n    /// Writes into union storage.\n");
             }
-            let _ = writeln!(
-                out,
-                "    #[inline]\n    pub {unsafe_kw}fn {}(&mut self, value: {ty}) {{",
-                ident(&setter)
-            );
+            let _ = write!(out, "    #[inline]\n    pub {unsafe_kw}fn ");
+            push_ident(out, &setter);
+            let _ = writeln!(out, "(&mut self, value: {ty}) {{");
             let _ = writeln!(
                 out,
                 "        __btfkit_bitfield::set({access_mut}, {}, {}, {set});\n    }}",
@@ -919,6 +1213,7 @@ fn write_accessors(plan: &Plan<'_, '_>, name: &str, c: &Composite, out: &mut Str
         }
     }
     out.push_str("}\n");
+    Ok(())
 }
 
 fn write_helpers(plan: &Plan<'_, '_>, out: &mut String) {

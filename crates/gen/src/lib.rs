@@ -100,6 +100,9 @@ pub enum Error {
     /// The BTF is malformed where the generator looked.
     #[error("malformed BTF: {0}")]
     Model(btfkit_model::Error),
+    /// Writing the bindings failed ([`generate_to`]).
+    #[error("cannot write the bindings: {0}")]
+    Io(std::io::Error),
 }
 
 // Not `#[from]`: that would make the model's error the source as well, and
@@ -112,17 +115,98 @@ impl From<btfkit_model::Error> for Error {
 
 /// Generates the Rust module for `opts` from `btf`.
 pub fn generate(btf: &Btf<'_>, opts: &Options) -> Result<String, Error> {
+    let mut out = Out::new(None);
+    run(btf, opts, &mut out)?;
+    Ok(out.text)
+}
+
+/// Generates the Rust module for `opts` from `btf` into `w`, as it is
+/// written (memory stays small). Nothing is written when the BTF is refused
+/// before the first item (malformed, an unknown type, a name past
+/// [`MAX_NAME_LEN`]); when the output budget is exceeded
+/// ([`MAX_OUTPUT_PER_INPUT_BYTE`]) the text up to there has been written.
+pub fn generate_to(btf: &Btf<'_>, opts: &Options, w: &mut dyn std::io::Write) -> Result<(), Error> {
+    let mut out = Out::new(Some(w));
+    run(btf, opts, &mut out)?;
+    out.flush()
+}
+
+fn run(btf: &Btf<'_>, opts: &Options, out: &mut Out<'_>) -> Result<(), Error> {
     // Dangling ids and names, reference cycles (`typedef a a;`), bad records:
-    // refused up front, with the type they are in (about 30 ms for a kernel).
+    // refused up front, with the type they are in (about 5 ms for a kernel).
     btf.validate()?;
     let plan = plan::Plan::new(btf, opts)?;
-    let mut out = String::with_capacity(1 << 20);
-    header(&mut out, opts);
+    header(out, opts);
     match opts.layout {
-        Layout::Fixed => fixed::emit(&plan, &mut out)?,
-        Layout::Relocatable => reloc::emit(&plan, &mut out)?,
+        Layout::Fixed => fixed::emit(&plan, out)?,
+        Layout::Relocatable => reloc::emit(&plan, out)?,
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Text goes to the sink in chunks of about this many bytes.
+const CHUNK: usize = 1 << 16;
+
+/// The generated text: a buffer, and where it goes when it is full.
+pub(crate) struct Out<'w> {
+    /// The text not yet written to the sink (all of it without a sink).
+    pub(crate) text: String,
+    /// Bytes written to the sink so far.
+    flushed: usize,
+    sink: Option<&'w mut dyn std::io::Write>,
+}
+
+impl<'w> Out<'w> {
+    fn new(sink: Option<&'w mut dyn std::io::Write>) -> Out<'w> {
+        let cap = if sink.is_some() { 2 * CHUNK } else { 1 << 20 };
+        Out {
+            text: String::with_capacity(cap),
+            flushed: 0,
+            sink,
+        }
+    }
+
+    /// Bytes generated so far.
+    pub(crate) fn len(&self) -> usize {
+        self.flushed + self.text.len()
+    }
+
+    /// Bytes of the output budget left.
+    pub(crate) fn left(&self, plan: &plan::Plan<'_, '_>) -> usize {
+        plan.budget().saturating_sub(self.len())
+    }
+
+    /// After each item: fails past the output budget, and passes full
+    /// chunks on to the sink.
+    pub(crate) fn item_done(&mut self, plan: &plan::Plan<'_, '_>) -> Result<(), Error> {
+        plan.check_budget(self.len())?;
+        if self.text.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        if let Some(w) = self.sink.as_mut() {
+            w.write_all(self.text.as_bytes()).map_err(Error::Io)?;
+            self.flushed += self.text.len();
+            self.text.clear();
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Out<'_> {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.text
+    }
+}
+
+impl std::ops::DerefMut for Out<'_> {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.text
+    }
 }
 
 fn header(out: &mut String, opts: &Options) {

@@ -54,7 +54,7 @@ impl RTy {
                 s.push('[');
                 elem.write_one(s);
                 s.push_str("; ");
-                s.push_str(&len.to_string());
+                crate::names::push_u64(s, *len);
                 s.push(']');
             }
             RTy::FnPtr { .. } => {
@@ -153,27 +153,39 @@ impl RTy {
 
 /// Appends `n` spaces.
 pub(crate) fn pad(s: &mut String, n: usize) {
-    for _ in 0..n {
-        s.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        s.push_str(SPACES);
+        n -= SPACES.len();
     }
+    s.push_str(&SPACES[..n]);
 }
 
 /// `{head} {ty}{tail}` at `indent` (a field `pub x: T,` or an alias
-/// `pub type x = T;`), broken like rustfmt breaks it when too long.
-pub(crate) fn typed_line(s: &mut String, indent: usize, head: &str, ty: &RTy, tail: &str) {
-    let one = ty.one_line();
+/// `pub type x = T;`), broken like rustfmt breaks it when too long. `one`
+/// is the type on one line; `tree` gives it as a tree when it must be
+/// broken over lines (rarely: long function pointers).
+pub(crate) fn typed_line(
+    s: &mut String,
+    indent: usize,
+    head: &str,
+    one: &str,
+    tree: impl FnOnce() -> RTy,
+    tail: &str,
+) {
     pad(s, indent);
     s.push_str(head);
     if indent + head.len() + 1 + one.len() + tail.len() <= WIDTH {
         s.push(' ');
-        s.push_str(&one);
+        s.push_str(one);
     } else if indent + 4 + one.len() + tail.len() <= WIDTH {
         s.push('\n');
         pad(s, indent + 4);
-        s.push_str(&one);
+        s.push_str(one);
     } else {
         s.push(' ');
-        ty.write_multi(s, indent);
+        tree().write_multi(s, indent);
     }
     s.push_str(tail);
     s.push('\n');
@@ -181,13 +193,20 @@ pub(crate) fn typed_line(s: &mut String, indent: usize, head: &str, ty: &RTy, ta
 
 /// `{indent}pub const {name}: {ty} = {value};`, broken like rustfmt.
 pub(crate) fn const_line(s: &mut String, indent: usize, name: &str, ty: &str, value: &str) {
-    let head = format!("pub const {name}: {ty} =");
+    let head_len = "pub const ".len() + name.len() + ": ".len() + ty.len() + " =".len();
+    let head = |s: &mut String| {
+        s.push_str("pub const ");
+        s.push_str(name);
+        s.push_str(": ");
+        s.push_str(ty);
+        s.push_str(" =");
+    };
     pad(s, indent);
-    if indent + head.len() + 1 + value.len() < WIDTH {
-        s.push_str(&head);
+    if indent + head_len + 1 + value.len() < WIDTH {
+        head(s);
         s.push(' ');
-    } else if indent + head.len() <= WIDTH {
-        s.push_str(&head);
+    } else if indent + head_len <= WIDTH {
+        head(s);
         s.push('\n');
         pad(s, indent + 4);
     } else {

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use btfkit_gen::{generate, Error, Layout, Options, MAX_NAME_LEN, MAX_OUTPUT_PER_INPUT_BYTE};
-use btfkit_model::{Btf, IntEncoding, NewMember, NewType};
+use btfkit_model::{Btf, IntEncoding, NewMember, NewParam, NewType};
 
 fn both(btf: &Btf<'_>) -> Vec<Result<String, Error>> {
     [Layout::Relocatable, Layout::Fixed]
@@ -135,4 +135,49 @@ fn output_past_the_budget_is_refused_by_name() {
             "{e}"
         );
     }
+}
+
+#[test]
+fn exponential_function_pointers_are_refused_by_the_budget() {
+    // A prototype whose two parameters point to itself: valid BTF (the cycle
+    // goes through a pointer) whose Rust type doubles with every level, 2^64
+    // times over at the generator's nesting limit. The type is written into
+    // the output budget, so it fails at once instead of running forever.
+    let mut b = Btf::new();
+    let param = NewParam {
+        name: "",
+        type_id: 2,
+    };
+    b.add(&NewType::FuncProto {
+        ret: 0,
+        params: vec![param.clone(), param],
+    })
+    .unwrap();
+    b.add(&NewType::Ptr { target: 1 }).unwrap();
+    b.add(&NewType::Struct {
+        name: "s",
+        size: 8,
+        members: vec![NewMember {
+            name: "f",
+            type_id: 2,
+            bit_offset: 0,
+            bitfield_size: 0,
+        }],
+    })
+    .unwrap();
+    b.add(&NewType::Typedef {
+        name: "fp",
+        target: 2,
+    })
+    .unwrap();
+    let data = b.to_bytes();
+    let btf = Btf::parse(&data).unwrap();
+    btf.validate().unwrap();
+    let start = std::time::Instant::now();
+    for r in both(&btf) {
+        let e = r.unwrap_err();
+        assert!(matches!(e, Error::Limit(_)), "{e}");
+        assert!(e.to_string().contains("MAX_OUTPUT_PER_INPUT_BYTE"), "{e}");
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -1,7 +1,8 @@
 //! `btfkit gen`: Rust bindings (relocatable or fixed layout) from BTF.
 
+use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -36,7 +37,7 @@ pub struct Args {
 
 /// Runs `btfkit gen`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let data = crate::cmd::dump::btf_bytes(&args.btf)?;
+    let data = Input::of(&args.btf)?;
     let btf = Btf::parse(&data).with_context(|| format!("{}", args.btf.display()))?;
     let opts = Options {
         layout: match args.layout {
@@ -46,14 +47,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         roots: args.types,
         source: Some(Source::new(args.btf.display().to_string(), &data)),
     };
-    let text = btfkit_gen::generate(&btf, &opts)
-        .with_context(|| format!("generating bindings from {}", args.btf.display()))?;
+    let context = || format!("generating bindings from {}", args.btf.display());
     match &args.output {
-        Some(path) => std::fs::write(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            // The text goes to the file as it is generated; the file is
+            // created with the first bytes, so BTF refused before any
+            // output leaves an existing file alone.
+            let mut out = LazyFile { path, file: None };
+            let result = btfkit_gen::generate_to(&btf, &opts, &mut out);
+            if let Err(e) = result {
+                out.discard();
+                return Err(match e {
+                    btfkit_gen::Error::Io(io) => {
+                        anyhow::Error::new(io).context(format!("cannot write {}", path.display()))
+                    }
+                    e => anyhow::Error::new(e).context(context()),
+                });
+            }
+        }
         None => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            match btfkit_gen::generate_to(&btf, &opts, &mut out) {
+                Ok(()) => {}
+                Err(btfkit_gen::Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(btfkit_gen::Error::Io(e)) => return Err(e).context("writing the bindings"),
+                Err(e) => return Err(e).with_context(context),
+            }
+            match out.flush() {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 Err(e) => return Err(e).context("writing the bindings"),
@@ -61,4 +81,85 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The BTF bytes: the kernel's own BTF mapped, anything else read.
+enum Input {
+    /// A file of `/sys/kernel/btf` (the kernel's BTF, which does not change).
+    Mapped(memmap2::Mmap),
+    /// The bytes of [`crate::cmd::dump::btf_bytes`].
+    Read(Vec<u8>),
+}
+
+impl Input {
+    fn of(path: &Path) -> anyhow::Result<Input> {
+        if let Some(map) = Self::map_kernel_btf(path) {
+            return Ok(Input::Mapped(map));
+        }
+        Ok(Input::Read(crate::cmd::dump::btf_bytes(path)?))
+    }
+
+    /// A private read-only mapping of a raw BTF file under `/sys/kernel/btf`
+    /// (no copy, and no page faults: the kernel maps its pages up front);
+    /// `None` when the path is elsewhere, the kernel cannot map it, or it is
+    /// not raw BTF.
+    fn map_kernel_btf(path: &Path) -> Option<memmap2::Mmap> {
+        let real = std::fs::canonicalize(path).ok()?;
+        if !real.starts_with("/sys/kernel/btf/") {
+            return None;
+        }
+        let file = File::open(&real).ok()?;
+        // SAFETY: the mapping is private and read-only, and the kernel's BTF
+        // under /sys/kernel/btf never changes while it is mapped (the kernel
+        // owns it, nothing can write it), so the bytes stay what was mapped.
+        let map = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) }.ok()?;
+        btfkit_object::is_raw_btf(&map).then_some(map)
+    }
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Read(v) => v,
+        }
+    }
+}
+
+/// The output file, created (truncated) on the first write.
+struct LazyFile<'p> {
+    path: &'p Path,
+    file: Option<File>,
+}
+
+impl LazyFile<'_> {
+    /// After a failure: a regular file this run wrote is removed rather than
+    /// left half written (a device such as `/dev/null` is left alone).
+    fn discard(&mut self) {
+        if let Some(file) = self.file.take() {
+            let regular = file.metadata().is_ok_and(|m| m.is_file());
+            drop(file);
+            if regular {
+                let _ = std::fs::remove_file(self.path);
+            }
+        }
+    }
+}
+
+impl Write for LazyFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(File::create(self.path)?),
+        };
+        file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
 }
