@@ -684,6 +684,11 @@ impl<'b, 'a> CDump<'b, 'a> {
         self.btf.resolve_size(id).unwrap_or(0)
     }
 
+    /// The size in bits, saturated: hostile arrays reach 2^64 bytes.
+    fn size_bits(&self, id: TypeId) -> u64 {
+        self.size_of(id).saturating_mul(8)
+    }
+
     /// `struct name { members }` with padding so offsets match the BTF, the
     /// closing brace `indent` tabs in.
     fn composite_body(&mut self, t: &Type<'b>, indent: usize, depth: u32) {
@@ -708,11 +713,11 @@ impl<'b, 'a> CDump<'b, 'a> {
             let off = m.bit_offset as u64;
             if !is_union {
                 let natural = if mbits > 0 {
-                    let unit = self.size_of(m.type_id) * 8;
-                    if packed || unit == 0 || pos / unit == (pos + mbits - 1) / unit {
+                    let unit = self.size_bits(m.type_id);
+                    if packed || unit == 0 || pos / unit == (pos.saturating_add(mbits) - 1) / unit {
                         pos
                     } else {
-                        pos.div_ceil(unit) * unit
+                        pos.div_ceil(unit).saturating_mul(unit)
                     }
                 } else {
                     let a = if packed {
@@ -720,7 +725,7 @@ impl<'b, 'a> CDump<'b, 'a> {
                     } else {
                         self.align_of(m.type_id, depth + 1) * 8
                     };
-                    pos.div_ceil(a) * a
+                    pos.div_ceil(a).saturating_mul(a)
                 };
                 if off > natural {
                     self.padding(indent + 1, pos, off);
@@ -754,12 +759,11 @@ impl<'b, 'a> CDump<'b, 'a> {
                 self.out.push_str(";\n");
             }
             if !is_union {
-                pos = off
-                    + if mbits > 0 {
-                        mbits
-                    } else {
-                        self.size_of(m.type_id) * 8
-                    };
+                pos = off.saturating_add(if mbits > 0 {
+                    mbits
+                } else {
+                    self.size_bits(m.type_id)
+                });
             }
         }
         let size_bits = t.size_or_type() as u64 * 8;
@@ -769,17 +773,17 @@ impl<'b, 'a> CDump<'b, 'a> {
             } else {
                 self.natural_align(t, depth) * 8
             };
-            if pos.div_ceil(align) * align < size_bits {
+            if pos.div_ceil(align).saturating_mul(align) < size_bits {
                 self.padding(indent + 1, pos, size_bits);
             }
         } else {
             let biggest = t
                 .members()
-                .map(|m| self.size_of(m.type_id) * 8)
+                .map(|m| self.size_bits(m.type_id))
                 .max()
                 .unwrap_or(0);
             let align = self.natural_align(t, depth) * 8;
-            if biggest.div_ceil(align) * align < size_bits {
+            if biggest.div_ceil(align).saturating_mul(align) < size_bits {
                 push_tabs(&mut self.out, indent + 1);
                 self.out.push_str("char __btfkit_union_pad[");
                 push_u64(&mut self.out, t.size_or_type() as u64);
