@@ -116,24 +116,135 @@ pub(crate) fn hash_name(name: &[u8]) -> u64 {
     h
 }
 
-/// Own types by name: (name hash, type id), sorted by hash then id.
+/// One named type in the [`NameIndex`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct NameEntry {
+    /// The name's hash with its low 5 bits replaced by the raw kind.
+    key: u64,
+    id: TypeId,
+    name_off: u32,
+}
+
+const KIND_BITS: u64 = 0x1f;
+
+/// The directory bucket of a hash: its top `bits` bits.
+fn bucket_of(hash: u64, bits: u32) -> usize {
+    hash.checked_shr(64 - bits).unwrap_or(0) as usize
+}
+
+/// Own types by name: sorted by (name hash, kind), then id, with a directory
+/// from the hash's top bits to where its entries start, so that a lookup
+/// reads one or two cache lines instead of binary-searching them all, and
+/// checks kind and name without decoding the type.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct NameIndex {
-    entries: Vec<(u64, TypeId)>,
+    entries: Vec<NameEntry>,
+    /// `starts[b]`: index of the first entry whose hash's top `bits` bits are
+    /// `>= b`; `2^bits + 1` slots.
+    starts: Vec<u32>,
+    bits: u32,
 }
 
 impl NameIndex {
-    fn matching(&self, hash: u64) -> impl Iterator<Item = TypeId> + '_ {
-        let lo = self.entries.partition_point(|e| e.0 < hash);
-        self.entries[lo..]
-            .iter()
-            .take_while(move |e| e.0 == hash)
-            .map(|e| e.1)
+    /// Builds the index from the entries `each` yields, counted per bucket
+    /// as they come (which gives the directory), then placed in their
+    /// buckets (a counting sort), then each bucket's few entries sorted.
+    fn from_entries(len_hint: usize, each: impl FnOnce(&mut dyn FnMut(NameEntry))) -> Self {
+        let bits = Self::bits_for(len_hint);
+        let buckets = 1usize << bits;
+        let mut starts = vec![0u32; buckets + 1];
+        let mut unsorted = Vec::with_capacity(len_hint);
+        each(&mut |e| {
+            starts[bucket_of(e.key, bits) + 1] += 1;
+            unsorted.push(e);
+        });
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        let empty = NameEntry {
+            key: 0,
+            id: 0,
+            name_off: 0,
+        };
+        let mut entries = vec![empty; unsorted.len()];
+        let mut next = starts[..buckets].to_vec();
+        for e in unsorted {
+            let slot = &mut next[bucket_of(e.key, bits)];
+            entries[*slot as usize] = e;
+            *slot += 1;
+        }
+        for w in starts.windows(2) {
+            if w[1] - w[0] > 1 {
+                entries[w[0] as usize..w[1] as usize].sort_unstable();
+            }
+        }
+        NameIndex {
+            entries,
+            starts,
+            bits,
+        }
     }
 
-    pub(crate) fn insert(&mut self, hash: u64, id: TypeId) {
-        let at = self.entries.partition_point(|e| *e < (hash, id));
-        self.entries.insert(at, (hash, id));
+    fn entry(hash: u64, raw_kind: u32, id: TypeId, name_off: u32) -> NameEntry {
+        NameEntry {
+            key: (hash & !KIND_BITS) | (u64::from(raw_kind) & KIND_BITS),
+            id,
+            name_off,
+        }
+    }
+
+    /// The directory size for this many entries: about two per bucket, so the
+    /// directory is a quarter of the entries' own size.
+    fn bits_for(len: usize) -> u32 {
+        (usize::BITS - (len / 2).leading_zeros()).min(24)
+    }
+
+    fn rebuild_directory(&mut self) {
+        self.bits = Self::bits_for(self.entries.len());
+        let buckets = 1usize << self.bits;
+        self.starts.clear();
+        self.starts.reserve_exact(buckets + 1);
+        let mut at = 0usize;
+        for b in 0..buckets {
+            while at < self.entries.len() && self.bucket(self.entries[at].key) < b {
+                at += 1;
+            }
+            self.starts.push(at as u32);
+        }
+        self.starts.push(self.entries.len() as u32);
+    }
+
+    fn bucket(&self, hash: u64) -> usize {
+        bucket_of(hash, self.bits)
+    }
+
+    /// Entries whose name hashes to `hash`, any kind.
+    fn matching(&self, hash: u64) -> impl Iterator<Item = &NameEntry> + '_ {
+        let b = self.bucket(hash);
+        let range = match (self.starts.get(b), self.starts.get(b + 1)) {
+            (Some(&lo), Some(&hi)) => lo as usize..hi as usize,
+            _ => 0..0,
+        };
+        let hash = hash & !KIND_BITS;
+        self.entries[range]
+            .iter()
+            .skip_while(move |e| e.key & !KIND_BITS < hash)
+            .take_while(move |e| e.key & !KIND_BITS == hash)
+    }
+
+    pub(crate) fn insert(&mut self, hash: u64, raw_kind: u32, id: TypeId, name_off: u32) {
+        let new = Self::entry(hash, raw_kind, id, name_off);
+        let at = self.entries.partition_point(|e| *e < new);
+        self.entries.insert(at, new);
+        if Self::bits_for(self.entries.len()) > self.bits + 1 {
+            // Grown fourfold since the directory was sized: amortized O(1).
+            self.rebuild_directory();
+            return;
+        }
+        let b = self.bucket(hash);
+        for start in self.starts.iter_mut().skip(b + 1) {
+            *start += 1;
+        }
     }
 }
 
@@ -416,43 +527,58 @@ impl<'a> Btf<'a> {
 
     fn own_name_index(&self) -> &NameIndex {
         self.name_index.get_or_init(|| {
-            let mut entries = Vec::with_capacity(self.offsets.len());
-            for (i, &off) in self.offsets.iter().enumerate() {
-                let name_off = read_u32(self.endian, &self.types, off as usize);
-                if name_off == 0 {
-                    continue;
+            NameIndex::from_entries(self.offsets.len(), |push| {
+                for (i, &off) in self.offsets.iter().enumerate() {
+                    let name_off = read_u32(self.endian, &self.types, off as usize);
+                    if name_off == 0 {
+                        continue;
+                    }
+                    if let Some(name) = self.raw_name(name_off) {
+                        let info = read_u32(self.endian, &self.types, off as usize + 4);
+                        push(NameIndex::entry(
+                            hash_name(name),
+                            (info >> 24) & 0x1f,
+                            self.start_id + i as u32,
+                            name_off,
+                        ));
+                    }
                 }
-                if let Some(name) = self.raw_name(name_off) {
-                    entries.push((hash_name(name), self.start_id + i as u32));
-                }
-            }
-            entries.sort_unstable();
-            NameIndex { entries }
+            })
         })
     }
 
     /// Every type named `name`, in id order (base types first).
     pub fn find_by_name(&self, name: &str) -> Vec<TypeId> {
-        let mut out = match &self.base {
-            Some(base) => base.find_by_name(name),
-            None => Vec::new(),
-        };
-        let hash = hash_name(name.as_bytes());
-        out.extend(self.own_name_index().matching(hash).filter(|&id| {
-            self.type_by_id(id)
-                .ok()
-                .and_then(|t| self.raw_name(t.name_off()))
-                == Some(name.as_bytes())
-        }));
+        let mut out = Vec::new();
+        self.collect_named(name.as_bytes(), None, &mut out);
         out
     }
 
-    /// Every type named `name` of kind `kind`.
+    /// Every type named `name` of kind `kind`, in id order (base types first).
     pub fn find_by_name_kind(&self, name: &str, kind: Kind) -> Vec<TypeId> {
-        self.find_by_name(name)
-            .into_iter()
-            .filter(|&id| self.type_by_id(id).is_ok_and(|t| t.kind() == kind))
-            .collect()
+        let mut out = Vec::new();
+        self.collect_named(name.as_bytes(), Some(kind), &mut out);
+        out
+    }
+
+    fn collect_named(&self, name: &[u8], kind: Option<Kind>, out: &mut Vec<TypeId>) {
+        if let Some(base) = &self.base {
+            base.collect_named(name, kind, out);
+        }
+        let own = out.len();
+        out.extend(
+            self.own_name_index()
+                .matching(hash_name(name))
+                .filter(|e| {
+                    kind.is_none_or(|k| Kind::from_raw((e.key & KIND_BITS) as u8) == k)
+                        && self.raw_name(e.name_off) == Some(name)
+                })
+                .map(|e| e.id),
+        );
+        // Entries of one name are in kind order: back to id order.
+        if out.len() - own > 1 {
+            out[own..].sort_unstable();
+        }
     }
 
     /// Follows typedef, const, volatile, restrict and type_tag to the type they name.

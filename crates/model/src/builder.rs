@@ -432,11 +432,12 @@ impl<'a> Btf<'a> {
         let id = self.last_id();
         if self.name_index.get().is_some() {
             let name_off = crate::header::read_u32(e, &rec, 0);
+            let raw_kind = (crate::header::read_u32(e, &rec, 4) >> 24) & 0x1f;
             let hash = (name_off != 0)
                 .then(|| self.name(name_off).ok().map(|n| hash_name(n.as_bytes())))
                 .flatten();
             if let (Some(h), Some(index)) = (hash, self.name_index.get_mut()) {
-                index.insert(h, id);
+                index.insert(h, raw_kind, id, name_off);
             }
         }
         Ok(id)

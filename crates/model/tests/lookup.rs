@@ -87,3 +87,89 @@ fn owned_parse_shares_one_buffer_and_round_trips() {
     drop(borrowed);
     assert_eq!(owned.last_id(), btf.last_id());
 }
+
+/// The name index answers like a scan of every type: on the running kernel's
+/// BTF and the test kernels (tens of thousands of names, hash buckets of every
+/// fill), for every name and for names no type has.
+#[test]
+fn name_index_agrees_with_a_scan_of_every_type() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/kernel-btf"
+    );
+    let mut files = vec![std::path::PathBuf::from("/sys/kernel/btf/vmlinux")];
+    for entry in std::fs::read_dir(dir).expect("../shared/testdata/kernel-btf beside the repo") {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("vmlinux")
+        {
+            files.push(path);
+        }
+    }
+    let mut checked = 0;
+    for path in files {
+        let data = std::fs::read(&path).unwrap();
+        let Ok(btf) = Btf::parse(&data) else {
+            continue; // not raw BTF (an ELF, compressed): other tests cover it
+        };
+        let mut by_name: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
+        for id in btf.type_ids() {
+            let t = btf.type_by_id(id).unwrap();
+            if t.name_off() != 0 {
+                by_name
+                    .entry(btf.type_name(&t).unwrap())
+                    .or_default()
+                    .push(id);
+            }
+        }
+        assert!(by_name.len() > 10_000, "{}", path.display());
+        for (name, ids) in &by_name {
+            assert_eq!(&btf.find_by_name(name), ids, "{name} in {}", path.display());
+            let structs: Vec<u32> = ids
+                .iter()
+                .copied()
+                .filter(|&id| btf.type_by_id(id).unwrap().kind() == Kind::Struct)
+                .collect();
+            assert_eq!(btf.find_by_name_kind(name, Kind::Struct), structs);
+            let absent = format!("{name}__absent");
+            assert!(btf.find_by_name(&absent).is_empty() || by_name.contains_key(absent.as_str()));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked} kernel BTFs checked");
+}
+
+/// Types added after the index exists land in the right bucket.
+#[test]
+fn name_index_buckets_follow_many_added_types() {
+    let mut b = Btf::new();
+    let int = b
+        .add(&NewType::Int {
+            name: "int",
+            size: 4,
+            encoding: IntEncoding(1),
+            offset: 0,
+            bits: 32,
+        })
+        .unwrap();
+    assert_eq!(b.find_by_name("int"), vec![int]);
+    let mut added = Vec::new();
+    for i in 0..3000 {
+        let name = format!("t{i}");
+        added.push((
+            name.clone(),
+            b.add(&NewType::Typedef {
+                name: &name,
+                target: int,
+            })
+            .unwrap(),
+        ));
+    }
+    for (name, id) in &added {
+        assert_eq!(b.find_by_name(name), vec![*id], "{name}");
+    }
+    assert_eq!(b.find_by_name("int"), vec![int]);
+}

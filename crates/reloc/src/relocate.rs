@@ -24,23 +24,23 @@ pub struct Target<'t> {
 }
 
 /// (offset, string) of every string in `table` whose essential name is shorter.
+///
+/// Only strings holding `___` can have a flavor: the table is searched for
+/// that (SIMD `memmem`), not walked string by string.
 fn flavored_strings(table: &[u8], base: u32) -> HashMap<u32, &str> {
     let mut out = HashMap::new();
-    let mut off = 0usize;
-    while off < table.len() {
-        let len = table[off..]
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(table.len() - off);
-        let bytes = &table[off..off + len];
-        if bytes.windows(3).any(|w| w == b"___") {
-            if let Ok(name) = std::str::from_utf8(bytes) {
-                if essential_name_len(name) < name.len() {
-                    out.insert(base + off as u32, name);
-                }
+    let finder = memchr::memmem::Finder::new(b"___");
+    let mut from = 0usize;
+    while let Some(hit) = table.get(from..).and_then(|rest| finder.find(rest)) {
+        let hit = from + hit;
+        let start = memchr::memrchr(0, &table[..hit]).map_or(0, |nul| nul + 1);
+        let end = memchr::memchr(0, &table[hit..]).map_or(table.len(), |nul| hit + nul);
+        if let Ok(name) = std::str::from_utf8(&table[start..end]) {
+            if essential_name_len(name) < name.len() {
+                out.insert(base + start as u32, name);
             }
         }
-        off += len + 1;
+        from = end + 1;
     }
     out
 }
@@ -56,16 +56,22 @@ impl<'t> Target<'t> {
             strings.extend(flavored_strings(table, 0));
         }
         strings.extend(flavored_strings(btf.string_section(), own_base));
+        // The same name may be stored at several offsets: look each up once.
+        let mut names: Vec<&'t str> = strings.into_values().collect();
+        names.sort_unstable();
+        names.dedup();
         let mut flavored: HashMap<&'t str, Vec<TypeId>> = HashMap::new();
-        if !strings.is_empty() {
-            for id in btf.type_ids() {
-                let Ok(t) = btf.type_by_id(id) else { continue };
-                if strings.contains_key(&t.name_off()) {
-                    if let Ok(name) = btf.name(t.name_off()) {
-                        flavored.entry(essential_name(name)).or_default().push(id);
-                    }
-                }
+        for name in names {
+            let ids = btf.find_by_name(name);
+            if !ids.is_empty() {
+                flavored
+                    .entry(essential_name(name))
+                    .or_default()
+                    .extend(ids);
             }
+        }
+        for ids in flavored.values_mut() {
+            ids.sort_unstable();
         }
         Target { btf, flavored }
     }
