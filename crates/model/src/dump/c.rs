@@ -185,6 +185,15 @@ struct CDump<'b, 'a> {
     steps: Vec<Step>,
     /// How many types are `State::Visiting` right now.
     visiting: usize,
+    /// Counts the stretches during which some type is `Visiting` (each starts
+    /// when `visiting` leaves 0).
+    visit_epoch: u32,
+    /// Per type: `(epoch << 2) | need bits` of the (type, need) walks
+    /// finished in that stretch. Within one stretch a finished walk is never
+    /// redone (states only advance, so it would emit nothing new); without
+    /// this, hostile prototypes listing themselves among their parameters
+    /// made the walk exponential in its depth.
+    walked_in_epoch: Vec<u32>,
     /// Anonymous types being inlined right now (a repeat is a cycle).
     inlining: Vec<TypeId>,
     /// Bytes of C produced so far (written out, plus each inline body as it
@@ -245,6 +254,8 @@ impl<'b, 'a> CDump<'b, 'a> {
             enumerator_suffix: FastMap::default(),
             steps: Vec::new(),
             visiting: 0,
+            visit_epoch: 0,
+            walked_in_epoch: vec![0; n],
             inlining: Vec::new(),
             written: 0,
             budget: usize::MAX,
@@ -372,7 +383,12 @@ impl<'b, 'a> CDump<'b, 'a> {
     fn set_state(&mut self, id: TypeId, s: State) {
         if let Some(slot) = self.slots.get_mut(id as usize) {
             match (slot.state == State::Visiting, s == State::Visiting) {
-                (false, true) => self.visiting += 1,
+                (false, true) => {
+                    if self.visiting == 0 {
+                        self.visit_epoch = self.visit_epoch.wrapping_add(1) & (u32::MAX >> 2);
+                    }
+                    self.visiting += 1
+                }
                 (true, false) => self.visiting -= 1,
                 _ => {}
             }
@@ -490,6 +506,15 @@ impl<'b, 'a> CDump<'b, 'a> {
         {
             return;
         }
+        let epoch = self.visit_epoch;
+        if self.visiting > 0
+            && self
+                .walked_in_epoch
+                .get(id as usize)
+                .is_some_and(|&w| w >> 2 == epoch && w & u32::from(bit) != 0)
+        {
+            return;
+        }
         let btf: &'b Btf<'a> = self.btf;
         if let Some(t) = known.or_else(|| btf.type_by_id(id).ok()) {
             self.emit_ref_uncached(&t, need, depth);
@@ -500,6 +525,11 @@ impl<'b, 'a> CDump<'b, 'a> {
             if let Some(s) = self.slot_mut(id) {
                 s.refs_done |= bit;
             }
+        } else if let Some(w) = self.walked_in_epoch.get_mut(id as usize) {
+            if *w >> 2 != epoch {
+                *w = epoch << 2;
+            }
+            *w |= u32::from(bit);
         }
     }
 
