@@ -380,33 +380,7 @@ fn fx_hash(name: &str) -> u64 {
     h.finish()
 }
 
-/// Appends the decimal digits of `v`.
-pub(crate) fn push_u64(s: &mut String, v: u64) {
-    let mut buf = [0u8; 20];
-    s.push_str(fmt_u64(v, &mut buf));
-}
-
-/// Appends `v` in decimal, with a `-` when negative.
-pub(crate) fn push_i64(s: &mut String, v: i64) {
-    if v < 0 {
-        s.push('-');
-    }
-    push_u64(s, v.unsigned_abs());
-}
-
-/// The decimal digits of `v`, written into `buf`.
-pub(crate) fn fmt_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
-}
+pub(crate) use btfkit_model::dump::decimal::{push_i64, push_u64};
 
 #[cfg(test)]
 mod tests {
@@ -452,13 +426,6 @@ mod tests {
             }
             off += 1;
         }
-        let mut buf = [0u8; 20];
-        for v in [0, 1, 9, 10, 99, 100, 12345, u64::MAX] {
-            assert_eq!(fmt_u64(v, &mut buf), v.to_string());
-        }
-        let mut s = String::new();
-        push_i64(&mut s, i64::MIN);
-        assert_eq!(s, i64::MIN.to_string());
     }
 
     #[test]

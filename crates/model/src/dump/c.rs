@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
+use super::decimal::{push_i64, push_u64};
 use crate::{Btf, Kind, Type, TypeId};
 
 /// How far a type must be declared before a use.
@@ -210,30 +211,6 @@ fn is_named_aggregate(t: &Type<'_>) -> bool {
         t.kind(),
         Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64
     ) && t.name_off() != 0
-}
-
-/// Appends the decimal digits of `v`.
-fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
-}
-
-fn push_i64(out: &mut String, v: i64) {
-    if v < 0 {
-        out.push('-');
-    }
-    push_u64(out, v.unsigned_abs());
 }
 
 fn push_tabs(out: &mut String, n: usize) {

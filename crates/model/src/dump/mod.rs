@@ -2,6 +2,7 @@
 //! and C declarations ([`c`]). Each writes to any [`std::io::Write`] as it
 //! goes, so a dump of the kernel's ~126k types never sits in memory whole.
 pub mod c;
+pub mod decimal;
 pub mod json;
 pub mod raw;
 
