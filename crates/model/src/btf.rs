@@ -199,21 +199,6 @@ impl NameIndex {
         (usize::BITS - (len / 2).leading_zeros()).min(24)
     }
 
-    fn rebuild_directory(&mut self) {
-        self.bits = Self::bits_for(self.entries.len());
-        let buckets = 1usize << self.bits;
-        self.starts.clear();
-        self.starts.reserve_exact(buckets + 1);
-        let mut at = 0usize;
-        for b in 0..buckets {
-            while at < self.entries.len() && self.bucket(self.entries[at].key) < b {
-                at += 1;
-            }
-            self.starts.push(at as u32);
-        }
-        self.starts.push(self.entries.len() as u32);
-    }
-
     fn bucket(&self, hash: u64) -> usize {
         bucket_of(hash, self.bits)
     }
@@ -237,8 +222,10 @@ impl NameIndex {
         let at = self.entries.partition_point(|e| *e < new);
         self.entries.insert(at, new);
         if Self::bits_for(self.entries.len()) > self.bits + 1 {
-            // Grown fourfold since the directory was sized: amortized O(1).
-            self.rebuild_directory();
+            // Grown fourfold since the directory was sized: rebuilt for the
+            // new size (amortized O(1); the buckets are already sorted).
+            let entries = std::mem::take(&mut self.entries);
+            *self = Self::from_entries(entries.len(), |push| entries.into_iter().for_each(push));
             return;
         }
         let b = self.bucket(hash);

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use btfkit_model::{Btf, IntEncoding, Kind, NewType};
 
-#[test]
-fn name_index_follows_added_types() {
+/// A new BTF holding `int`, and its id.
+fn btf_with_int() -> (Btf<'static>, u32) {
     let mut b = Btf::new();
     let int = b
         .add(&NewType::Int {
@@ -17,6 +17,12 @@ fn name_index_follows_added_types() {
             bits: 32,
         })
         .unwrap();
+    (b, int)
+}
+
+#[test]
+fn name_index_follows_added_types() {
+    let (mut b, int) = btf_with_int();
     assert_eq!(b.find_by_name("int"), vec![int]);
     assert!(b.find_by_name("pid_t").is_empty());
     // The index now exists; additions must show up in it.
@@ -145,16 +151,7 @@ fn name_index_agrees_with_a_scan_of_every_type() {
 /// Types added after the index exists land in the right bucket.
 #[test]
 fn name_index_buckets_follow_many_added_types() {
-    let mut b = Btf::new();
-    let int = b
-        .add(&NewType::Int {
-            name: "int",
-            size: 4,
-            encoding: IntEncoding(1),
-            offset: 0,
-            bits: 32,
-        })
-        .unwrap();
+    let (mut b, int) = btf_with_int();
     assert_eq!(b.find_by_name("int"), vec![int]);
     let mut added = Vec::new();
     for i in 0..3000 {

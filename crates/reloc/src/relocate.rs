@@ -23,12 +23,11 @@ pub struct Target<'t> {
     flavored: HashMap<&'t str, Vec<TypeId>>,
 }
 
-/// (offset, string) of every string in `table` whose essential name is shorter.
+/// Appends every string in `table` whose essential name is shorter.
 ///
 /// Only strings holding `___` can have a flavor: the table is searched for
 /// that (SIMD `memmem`), not walked string by string.
-fn flavored_strings(table: &[u8], base: u32) -> HashMap<u32, &str> {
-    let mut out = HashMap::new();
+fn flavored_names<'s>(table: &'s [u8], out: &mut Vec<&'s str>) {
     let finder = memchr::memmem::Finder::new(b"___");
     let mut from = 0usize;
     while let Some(hit) = table.get(from..).and_then(|rest| finder.find(rest)) {
@@ -37,27 +36,22 @@ fn flavored_strings(table: &[u8], base: u32) -> HashMap<u32, &str> {
         let end = memchr::memchr(0, &table[hit..]).map_or(table.len(), |nul| hit + nul);
         if let Ok(name) = std::str::from_utf8(&table[start..end]) {
             if essential_name_len(name) < name.len() {
-                out.insert(base + start as u32, name);
+                out.push(name);
             }
         }
         from = end + 1;
     }
-    out
 }
 
 impl<'t> Target<'t> {
     /// Indexes `btf` (a vmlinux, or split module BTF over its base).
     pub fn new(btf: &'t Btf<'t>) -> Target<'t> {
-        let mut strings = HashMap::new();
-        let mut own_base = 0u32;
+        let mut names = Vec::new();
         if let Some(base) = btf.base() {
-            let table = base.string_section();
-            own_base = table.len() as u32;
-            strings.extend(flavored_strings(table, 0));
+            flavored_names(base.string_section(), &mut names);
         }
-        strings.extend(flavored_strings(btf.string_section(), own_base));
-        // The same name may be stored at several offsets: look each up once.
-        let mut names: Vec<&'t str> = strings.into_values().collect();
+        flavored_names(btf.string_section(), &mut names);
+        // A name may be stored more than once (base and split): look each up once.
         names.sort_unstable();
         names.dedup();
         let mut flavored: HashMap<&'t str, Vec<TypeId>> = HashMap::new();
