@@ -438,12 +438,10 @@ fn btfkit_engine_decides_every_record_like_libbpf() {
                     after_libbpf_stop += 1;
                     continue;
                 };
-                let ours_outcome = if d.error.is_some() {
-                    "failed"
-                } else if d.fixup.as_ref().is_some_and(|f| f.poison) {
-                    "poisoned"
-                } else {
-                    "patched"
+                let ours_outcome = match d.outcome {
+                    btfkit_reloc::Outcome::Failed { .. } => "failed",
+                    btfkit_reloc::Outcome::Poisoned { .. } => "poisoned",
+                    btfkit_reloc::Outcome::Applied { .. } => "patched",
                 };
                 let their_outcome = match want.decision.outcome {
                     Outcome::Patched(_) => "patched",

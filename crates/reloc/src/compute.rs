@@ -584,8 +584,11 @@ pub fn calc(
         if osz != nsz {
             let ot = lb.type_by_id(otid)?;
             let nt = tb.type_by_id(ntid)?;
+            // libbpf: `btf_int_encoding(t) != BTF_INT_SIGNED`, the encoding
+            // compared as a whole (a `SIGNED | CHAR` int counts as unsigned).
             let unsigned_int = |t: &btfkit_model::Type<'_>| {
-                t.kind() == Kind::Int && t.int().is_some_and(|i| !i.encoding.is_signed())
+                t.kind() == Kind::Int
+                    && t.int().is_some_and(|i| i.encoding.0 != IntEncoding::SIGNED)
             };
             let safe = (ot.kind() == Kind::Ptr && nt.kind() == Kind::Ptr)
                 || (unsigned_int(&ot) && unsigned_int(&nt));

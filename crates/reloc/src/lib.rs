@@ -18,7 +18,7 @@ pub mod spec;
 pub mod write;
 
 pub use compute::Fixup;
-pub use relocate::{relocate_object, Decision, Relocated, Target};
+pub use relocate::{relocate_object, Decision, Outcome, OutcomeCounts, Relocated, Target};
 
 /// What can go wrong relocating.
 #[derive(Debug, thiserror::Error)]

@@ -72,20 +72,42 @@ fn size_bits(bytes: u32) -> Option<u8> {
     })
 }
 
-/// What patching did, for reports (libbpf's log line without its prefix).
-pub type PatchNote = String;
+/// What patching did to the instruction: the one outcome a report may show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Patched {
+    /// The instruction now holds the new value; libbpf's log text
+    /// (`patched insn #6 (LDX/ST/STX) off 40 -> 48, mem_sz 4 -> 8`).
+    Applied(String),
+    /// The instruction was replaced by `call 0xbad2310` (both slots of an `ld_imm64`).
+    Poisoned(PoisonCause),
+}
 
-/// Patches instruction `idx` of `insns` with `fixup`.
+/// Why the patch step poisoned an instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoisonCause {
+    /// The fixup says so: no target has the field, enumerator or type.
+    NoTarget,
+    /// An LDX/ST/STX would have to change its memory size, and the field is not
+    /// a pointer or unsigned int on both sides (libbpf: "accesses field incorrectly").
+    MemSize {
+        /// The instruction's class: `BPF_LDX` (1), `BPF_ST` (2) or `BPF_STX` (3).
+        class: u8,
+        /// The instruction's access size in bytes.
+        insn_bytes: u32,
+    },
+}
+
+/// Patches instruction `idx` of `insns` with `fixup` (libbpf's `bpf_core_patch_insn`).
 pub fn patch_insn(
     insns: &mut [u8],
     idx: usize,
     fixup: &Fixup,
     endian: Endian,
-) -> Result<PatchNote, Error> {
+) -> Result<Patched, Error> {
     let mut insn = load(insns, idx, endian)?;
     if fixup.poison {
         poison(insns, idx, endian)?;
-        return Ok(format!("poisoned insn #{idx}"));
+        return Ok(Patched::Poisoned(PoisonCause::NoTarget));
     }
     let (orig, new) = (fixup.orig_val, fixup.new_val);
     match insn.code & 0x07 {
@@ -104,10 +126,10 @@ pub fn patch_insn(
             let was = insn.imm as u32;
             insn.imm = new as u32 as i32;
             store(insns, idx, &insn, endian);
-            Ok(format!(
+            Ok(Patched::Applied(format!(
                 "patched insn #{idx} (ALU/ALU64) imm {was} -> {}",
                 new as u32
-            ))
+            )))
         }
         BPF_LDX | BPF_ST | BPF_STX => {
             if fixup.validate && insn.off as u16 as u64 != orig {
@@ -123,10 +145,10 @@ pub fn patch_insn(
             }
             if fixup.fail_memsz_adjust {
                 poison(insns, idx, endian)?;
-                return Ok(format!(
-                    "insn #{idx} (LDX/ST/STX) accesses field incorrectly (size {} -> {}, not a pointer or unsigned integer): poisoned",
-                    fixup.orig_sz, fixup.new_sz
-                ));
+                return Ok(Patched::Poisoned(PoisonCause::MemSize {
+                    class: insn.code & 0x07,
+                    insn_bytes: bytes_of_size(insn.code),
+                }));
             }
             let was = insn.off as u16;
             insn.off = new as i16;
@@ -149,7 +171,7 @@ pub fn patch_insn(
                 note.push_str(&format!(", mem_sz {} -> {}", fixup.orig_sz, fixup.new_sz));
             }
             store(insns, idx, &insn, endian);
-            Ok(note)
+            Ok(Patched::Applied(note))
         }
         BPF_LD => {
             let hi = load(insns, idx + 1, endian)?;
@@ -178,9 +200,9 @@ pub fn patch_insn(
             };
             store(insns, idx, &insn, endian);
             store(insns, idx + 1, &hi, endian);
-            Ok(format!(
+            Ok(Patched::Applied(format!(
                 "patched insn #{idx} (LDIMM64) imm64 {imm} -> {new}"
-            ))
+            )))
         }
         _ => Err(Error::Patch(format!(
             "trying to relocate unrecognized insn #{idx}, code:{:#x}",

@@ -9,8 +9,10 @@ use btfkit_model::{Btf, BtfExt, CoreReloKind, Kind, TypeId};
 use btfkit_object::BpfObject;
 
 use crate::compute::{calc, match_candidate, Fixup};
-use crate::patch::patch_insn;
-use crate::spec::{essential_name, essential_name_len, format_spec, parse_spec};
+use crate::patch::{patch_insn, Patched, PoisonCause};
+use crate::spec::{
+    essential_name, essential_name_len, field_desc, format_spec, parse_spec, spec_name, Spec,
+};
 use crate::Error;
 
 /// A target BTF with its candidate index (built once, reused for every object).
@@ -102,6 +104,32 @@ impl<'t> Target<'t> {
     }
 }
 
+/// What happened to one relocation's instruction: decided by the patch step,
+/// and the only thing reports (`explain`, `relocate`, `check`) may show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The instruction holds the target's value.
+    Applied {
+        /// The local value (the fixup's original value).
+        old: u64,
+        /// The target's value now in the instruction.
+        new: u64,
+        /// libbpf's log text of the patch (`patched insn #6 (LDX/ST/STX) off 40 -> 48`).
+        note: String,
+    },
+    /// The instruction was replaced by `call 0xbad2310`, which the verifier
+    /// rejects if it is reachable.
+    Poisoned {
+        /// Why, in libbpf's terms.
+        reason: String,
+    },
+    /// The relocation failed: the object cannot be relocated for this target.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
 /// One relocation's decision, as `btfkit explain` prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -111,6 +139,8 @@ pub struct Decision {
     pub prog: String,
     /// Instruction index within that program.
     pub insn: usize,
+    /// Instruction index within its ELF section (`insn_off / 8` of the record).
+    pub section_insn: usize,
     /// Index of the record within its section's core_relo records (libbpf's `relo #N`).
     pub relo_idx: usize,
     /// The kind.
@@ -123,18 +153,39 @@ pub struct Decision {
     pub target_type_id: Option<TypeId>,
     /// Target spec, C-like.
     pub target: Option<String>,
-    /// The fixup (absent on failure).
+    /// The values computed for the relocation (absent when it could not be
+    /// resolved). What was done with them is [`Decision::outcome`]: a fixup
+    /// without `poison` may still have been poisoned by the patch step.
     pub fixup: Option<Fixup>,
-    /// What patching did.
-    pub patched: Option<String>,
-    /// Why it failed, in plain words (absent on success).
-    pub error: Option<String>,
+    /// What happened to the instruction.
+    pub outcome: Outcome,
 }
 
 impl Decision {
-    /// The relocation was applied as a value (not poisoned, no error).
+    /// The relocation was applied as a value (not poisoned, not failed).
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.fixup.as_ref().is_some_and(|f| !f.poison)
+        matches!(self.outcome, Outcome::Applied { .. })
+    }
+
+    /// The instruction was poisoned.
+    pub fn poisoned(&self) -> bool {
+        matches!(self.outcome, Outcome::Poisoned { .. })
+    }
+
+    /// Why the relocation failed, if it did.
+    pub fn error(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Failed { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Why the instruction was poisoned or the relocation failed.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Applied { .. } => None,
+            Outcome::Poisoned { reason } | Outcome::Failed { reason } => Some(reason),
+        }
     }
 }
 
@@ -145,13 +196,24 @@ impl fmt::Display for Decision {
             "prog '{}': relo #{}: <{}> {}",
             self.prog, self.relo_idx, self.kind, self.local
         )?;
-        match (&self.target, &self.fixup, &self.error) {
-            (_, _, Some(e)) => write!(f, ": error: {e}"),
-            (Some(t), Some(x), None) => write!(f, " => {t}: {x}"),
-            (None, Some(x), None) => write!(f, " => no target: {x}"),
-            _ => Ok(()),
+        let to = self.target.as_deref().unwrap_or("no target");
+        match &self.outcome {
+            Outcome::Failed { reason } => write!(f, ": error: {reason}"),
+            Outcome::Poisoned { reason } => write!(f, " => {to}: poisoned: {reason}"),
+            Outcome::Applied { old, new, .. } => write!(f, " => {to}: {}={old}->{new}", self.kind),
         }
     }
+}
+
+/// Counts of a relocated object's decisions by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    /// Applied relocations.
+    pub applied: usize,
+    /// Poisoned instructions.
+    pub poisoned: usize,
+    /// Failed relocations.
+    pub failed: usize,
 }
 
 /// Most core_relo records relocated in one object (a documented limit; the
@@ -186,6 +248,21 @@ pub struct Relocated {
     pub sections: Vec<(usize, Vec<u8>)>,
     /// One decision per core_relo record, in libbpf's order.
     pub decisions: Vec<Decision>,
+}
+
+impl Relocated {
+    /// Counts of the decisions by outcome.
+    pub fn counts(&self) -> OutcomeCounts {
+        let mut c = OutcomeCounts::default();
+        for d in &self.decisions {
+            match d.outcome {
+                Outcome::Applied { .. } => c.applied += 1,
+                Outcome::Poisoned { .. } => c.poisoned += 1,
+                Outcome::Failed { .. } => c.failed += 1,
+            }
+        }
+        c
+    }
 }
 
 /// Relocates every CO-RE record of `object` for `target`.
@@ -238,6 +315,7 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
                 section: report_name(sec_name),
                 prog: report_name(&prog_name),
                 insn,
+                section_insn,
                 relo_idx,
                 kind: rec.kind,
                 local: String::new(),
@@ -245,8 +323,9 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
                 target_type_id: None,
                 target: None,
                 fixup: None,
-                patched: None,
-                error: None,
+                outcome: Outcome::Failed {
+                    reason: String::new(),
+                },
             };
             let problem = if rec.insn_off % 8 != 0 {
                 Some(format!(
@@ -272,26 +351,37 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
             };
             if let Some(problem) = problem {
                 d.local = format!("[{}]", rec.type_id);
-                d.error = Some(problem);
+                d.outcome = Outcome::Failed { reason: problem };
                 decisions.push(d);
                 continue;
             }
             match resolve(&local, target, rec.type_id, &d.access, rec.kind, &mut cands) {
-                Ok((local_spec, targ, fixup)) => {
-                    d.local = report_name(&format_spec(&local, &local_spec, rec.kind));
-                    if let Some(t) = &targ {
+                Ok(r) => {
+                    d.local = report_name(&format_spec(&local, &r.local, rec.kind));
+                    if let Some(t) = &r.target {
                         d.target_type_id = Some(t.root_type_id);
                         d.target = Some(report_name(&format_spec(target.btf, t, rec.kind)));
                     }
-                    match patch_insn(&mut insns, section_insn, &fixup, endian) {
-                        Ok(note) => d.patched = Some(note),
-                        Err(e) => d.error = Some(e.to_string()),
-                    }
-                    d.fixup = Some(fixup);
+                    d.outcome = match patch_insn(&mut insns, section_insn, &r.fixup, endian) {
+                        Ok(Patched::Applied(note)) => Outcome::Applied {
+                            old: r.fixup.orig_val,
+                            new: r.fixup.new_val,
+                            note,
+                        },
+                        Ok(Patched::Poisoned(cause)) => Outcome::Poisoned {
+                            reason: report_name(&poison_reason(&local, target.btf, &r, cause)),
+                        },
+                        Err(e) => Outcome::Failed {
+                            reason: report_name(&e.to_string()),
+                        },
+                    };
+                    d.fixup = Some(r.fixup);
                 }
                 Err((local_desc, e)) => {
                     d.local = report_name(&local_desc);
-                    d.error = Some(report_name(&e.to_string()));
+                    d.outcome = Outcome::Failed {
+                        reason: report_name(&e.to_string()),
+                    };
                 }
             }
             decisions.push(d);
@@ -304,7 +394,53 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
     })
 }
 
-type Resolved = (crate::spec::Spec, Option<crate::spec::Spec>, Fixup);
+/// A resolved relocation: the local spec, the chosen target spec, the fixup,
+/// and how many target types of the local type's name and kind were looked at.
+struct Resolved {
+    local: Spec,
+    target: Option<Spec>,
+    fixup: Fixup,
+    candidates: usize,
+}
+
+/// Why the patch step poisoned a relocation's instruction, in libbpf's terms.
+fn poison_reason(lb: &Btf<'_>, tb: &Btf<'_>, r: &Resolved, cause: PoisonCause) -> String {
+    let kind = r.fixup.kind;
+    match cause {
+        PoisonCause::MemSize { class, insn_bytes } => {
+            let what = if class == 0x01 { "load" } else { "store" };
+            let name = match &r.target {
+                Some(t) => spec_name(tb, t, kind),
+                None => spec_name(lb, &r.local, kind),
+            };
+            let name = name.split_once(' ').map_or(name.as_str(), |(_, n)| n);
+            let theirs = r.target.as_ref().map_or("?".into(), |t| field_desc(tb, t));
+            let digits: String = theirs.chars().take_while(char::is_ascii_digit).collect();
+            let article = if digits.starts_with('8') || digits == "11" || digits == "18" {
+                "an"
+            } else {
+                "a"
+            };
+            format!(
+                "field {name}: {insn_bytes}-byte {what} of {article} {theirs} field cannot be resized \
+                 (local field: {}; only pointers and unsigned ints are resized)",
+                field_desc(lb, &r.local)
+            )
+        }
+        PoisonCause::NoTarget => {
+            let local = spec_name(lb, &r.local, kind);
+            let root = local.split(['.', ':']).next().unwrap_or(&local).to_string();
+            if r.candidates == 0 {
+                format!("no target type matches {local}: the target has no {root}")
+            } else {
+                format!(
+                    "no target type matches {local}: none of the {} target candidate(s) for {root} has it",
+                    r.candidates
+                )
+            }
+        }
+    }
+}
 
 /// libbpf's `bpf_core_calc_relo_insn`: local spec, candidates, matching, ambiguity.
 fn resolve(
@@ -329,7 +465,12 @@ fn resolve(
             orig_sz: 0,
             new_sz: 0,
         };
-        return Ok((spec, None, f));
+        return Ok(Resolved {
+            local: spec,
+            target: None,
+            fixup: f,
+            candidates: 0,
+        });
     }
     let lt = local
         .type_by_id(type_id)
@@ -390,11 +531,17 @@ fn resolve(
     if !matched.is_empty() {
         cache.insert(type_id, matched);
     }
-    match chosen {
-        Some((t, f)) => Ok((spec, Some(t), f)),
-        None => {
-            let f = calc(local, &spec, target.btf, None, kind).map_err(|e| (desc.clone(), e))?;
-            Ok((spec, None, f))
-        }
-    }
+    let (target_spec, fixup) = match chosen {
+        Some((t, f)) => (Some(t), f),
+        None => (
+            None,
+            calc(local, &spec, target.btf, None, kind).map_err(|e| (desc.clone(), e))?,
+        ),
+    };
+    Ok(Resolved {
+        local: spec,
+        target: target_spec,
+        fixup,
+        candidates: cands.len(),
+    })
 }

@@ -1,7 +1,7 @@
 //! Access specs: a relocation's access string (`0:1:2`) resolved against a BTF
 //! (the local program's, or a candidate in the target), and essential names.
 
-use btfkit_model::{Btf, CoreReloKind, Kind, TypeId};
+use btfkit_model::{Btf, CoreReloKind, IntEncoding, Kind, TypeId};
 
 use crate::Error;
 
@@ -264,4 +264,68 @@ pub fn format_spec(btf: &Btf<'_>, spec: &Spec, kind: CoreReloKind) -> String {
         ));
     }
     s
+}
+
+/// A spec's short name for reasons: `struct task_struct.pid`, `enum e::A`,
+/// `struct sock` (no ids, offsets or values).
+pub fn spec_name(btf: &Btf<'_>, spec: &Spec, kind: CoreReloKind) -> String {
+    let Ok(root) = btf.type_by_id(spec.root_type_id) else {
+        return format!("[{}]", spec.root_type_id);
+    };
+    let name = match btf.name(root.name_off()) {
+        Ok("") | Err(_) => "<anon>",
+        Ok(n) => n,
+    };
+    let mut s = format!("{} {name}", root.kind().name().to_lowercase());
+    if kind.is_enumval() {
+        if let Some(acc) = spec.accessors.first() {
+            s.push_str(&format!("::{}", acc.name.as_deref().unwrap_or("?")));
+        }
+    } else if kind.is_field() {
+        for (i, acc) in spec.accessors.iter().enumerate() {
+            match &acc.name {
+                Some(n) => s.push_str(&format!(".{n}")),
+                None if i > 0 || acc.idx > 0 => s.push_str(&format!("[{}]", acc.idx)),
+                None => {}
+            }
+        }
+    }
+    s
+}
+
+/// What the field a spec ends at is, in words: `8-byte unsigned int`,
+/// `4-byte signed int`, `3-bit bitfield`, `8-byte pointer`, `4-byte enum`.
+/// Signedness as libbpf judges it for resizing (encoding exactly `SIGNED`).
+pub fn field_desc(btf: &Btf<'_>, spec: &Spec) -> String {
+    let Some(acc) = spec.accessors.last() else {
+        return "field".into();
+    };
+    let type_id = if acc.name.is_some() {
+        let Some(m) = btf
+            .type_by_id(acc.type_id)
+            .ok()
+            .and_then(|t| t.members().nth(acc.idx as usize))
+        else {
+            return "field".into();
+        };
+        if m.bitfield_size > 0 {
+            return format!("{}-bit bitfield", m.bitfield_size);
+        }
+        m.type_id
+    } else {
+        acc.type_id
+    };
+    let Ok(t) = btf.skip_mods_and_typedefs(type_id) else {
+        return "field".into();
+    };
+    let size = btf.resolve_size(t.id()).unwrap_or(0);
+    let what = match t.kind() {
+        Kind::Int if t.int().is_some_and(|i| i.encoding.0 == IntEncoding::SIGNED) => {
+            "signed int".to_string()
+        }
+        Kind::Int => "unsigned int".to_string(),
+        Kind::Ptr => "pointer".to_string(),
+        k => k.name().to_lowercase(),
+    };
+    format!("{size}-byte {what}")
 }

@@ -10,7 +10,7 @@ use crate::Error;
 /// The object with every relocation applied and the core_relo records removed.
 /// Fails if any relocation failed (poisoned ones are applied, as libbpf does).
 pub fn write_relocated(object: &[u8], relocated: &Relocated) -> Result<Vec<u8>, Error> {
-    if let Some(d) = relocated.decisions.iter().find(|d| d.error.is_some()) {
+    if let Some(d) = relocated.decisions.iter().find(|d| d.error().is_some()) {
         return Err(Error::Input(format!("cannot write the object: {d}")));
     }
     let obj = BpfObject::parse(object)?;

@@ -71,7 +71,7 @@ fn errors(obj: &[u8]) -> Vec<String> {
     let r = relocate_object(obj, &Target::new(&t)).unwrap();
     r.decisions
         .iter()
-        .map(|d| d.error.clone().unwrap_or_default())
+        .map(|d| d.error().unwrap_or_default().to_string())
         .collect()
 }
 
@@ -195,6 +195,6 @@ fn huge_names_are_cut_in_reports() {
     for d in &r.decisions {
         assert!(d.local.len() <= MAX_REPORT_NAME_LEN, "{}", d.local.len());
         assert!(d.local.ends_with("..."));
-        assert!(d.error.as_deref().unwrap_or("").len() <= MAX_REPORT_NAME_LEN);
+        assert!(d.reason().unwrap_or("").len() <= MAX_REPORT_NAME_LEN);
     }
 }

@@ -5,7 +5,7 @@
 use btfkit_model::{Btf, CoreReloKind as K, IntEncoding, NewEnumValue, NewMember, NewType, TypeId};
 use btfkit_object::Endian;
 use btfkit_reloc::compute::{calc, match_candidate, types_compat, types_match, Fixup};
-use btfkit_reloc::patch::{patch_insn, POISON_HELPER};
+use btfkit_reloc::patch::{patch_insn, Patched, PoisonCause, POISON_HELPER};
 use btfkit_reloc::spec::{essential_name, parse_spec};
 
 fn int(b: &mut Btf<'static>, name: &str, size: u32, signed: bool) -> TypeId {
@@ -233,9 +233,10 @@ fn patching_checks_the_original_value_and_rewrites_each_form() {
     };
     // mov64 r0, 8 → 16
     let mut alu = insn(0xb7, 0x00, 0, 8);
-    assert!(patch_insn(&mut alu, 0, &f, Endian::Little)
-        .unwrap()
-        .contains("imm 8 -> 16"));
+    assert!(
+        matches!(patch_insn(&mut alu, 0, &f, Endian::Little).unwrap(),
+        Patched::Applied(n) if n.contains("imm 8 -> 16"))
+    );
     assert_eq!(i32::from_le_bytes(alu[4..8].try_into().unwrap()), 16);
     // The wrong original value is refused.
     let mut wrong = insn(0xb7, 0x00, 0, 7);
@@ -246,13 +247,19 @@ fn patching_checks_the_original_value_and_rewrites_each_form() {
     // ldxh r1, [r2+8] → ldxw r1, [r2+16]
     let mut ldx = insn(0x69, 0x21, 8, 0);
     let note = patch_insn(&mut ldx, 0, &f, Endian::Little).unwrap();
-    assert!(note.contains("mem_sz 2 -> 4"), "{note}");
+    assert!(
+        matches!(&note, Patched::Applied(n) if n.contains("mem_sz 2 -> 4")),
+        "{note:?}"
+    );
     assert_eq!((ldx[0], i16::from_le_bytes([ldx[2], ldx[3]])), (0x61, 16));
     // A poisoned ld_imm64 poisons both halves.
     let p = Fixup { poison: true, ..f };
     let mut ld = insn(0x18, 0x01, 0, 8);
     ld.extend(insn(0, 0, 0, 0));
-    patch_insn(&mut ld, 0, &p, Endian::Little).unwrap();
+    assert_eq!(
+        patch_insn(&mut ld, 0, &p, Endian::Little).unwrap(),
+        Patched::Poisoned(PoisonCause::NoTarget)
+    );
     for half in ld.chunks(8) {
         assert_eq!(
             (half[0], i32::from_le_bytes(half[4..8].try_into().unwrap())),
@@ -265,8 +272,12 @@ fn patching_checks_the_original_value_and_rewrites_each_form() {
         ..f
     };
     let mut ldx = insn(0x69, 0x21, 8, 0);
-    assert!(patch_insn(&mut ldx, 0, &bad, Endian::Little)
-        .unwrap()
-        .contains("poisoned"));
+    assert_eq!(
+        patch_insn(&mut ldx, 0, &bad, Endian::Little).unwrap(),
+        Patched::Poisoned(PoisonCause::MemSize {
+            class: 1,
+            insn_bytes: 2
+        })
+    );
     assert_eq!(ldx[0], 0x85);
 }

@@ -44,7 +44,7 @@ fn module_and_base_types_resolve_in_split_btf() {
             .iter()
             .find(|d| d.kind == kind && d.local.contains(&format!(" {ty}")))
             .unwrap_or_else(|| panic!("no {kind} relocation of {ty}"));
-        assert!(d.error.is_none(), "{d}");
+        assert!(d.error().is_none(), "{d}");
         d.fixup.as_ref().unwrap().new_val
     };
     let arg2 = split.find_by_name_kind("bpf_testmod_struct_arg_2", Kind::Struct)[0];

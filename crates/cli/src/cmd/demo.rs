@@ -115,17 +115,16 @@ fn relocation_table(object: &[u8]) -> anyhow::Result<()> {
         let field = d.local.split_whitespace().nth(2).unwrap_or(&d.local);
         print!("  {:<10} {:<40}", d.kind.short_name(), field);
         for (_, r) in &columns {
-            let cell =
-                r.decisions
-                    .get(i)
-                    .and_then(|d| d.fixup.as_ref())
-                    .map_or("?".to_string(), |f| {
-                        if f.poison {
-                            "poisoned".to_string()
-                        } else {
-                            format!("{} -> {}", f.orig_val, f.new_val)
-                        }
-                    });
+            let cell = r
+                .decisions
+                .get(i)
+                .map_or("?".to_string(), |d| match &d.outcome {
+                    btfkit_reloc::Outcome::Applied { old, new, .. } => {
+                        format!("{old} -> {new}")
+                    }
+                    btfkit_reloc::Outcome::Poisoned { .. } => "poisoned".to_string(),
+                    btfkit_reloc::Outcome::Failed { .. } => "failed".to_string(),
+                });
             print!(" {cell:>24}");
         }
         println!();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use btfkit_reloc::{Outcome, OutcomeCounts};
 
 /// Arguments of `btfkit explain`.
 #[derive(clap::Args)]
@@ -17,9 +18,18 @@ pub struct Args {
     /// Base BTF when --target is split (module) BTF.
     #[arg(long)]
     pub base: Option<PathBuf>,
-    /// A JSON array with fields prog, insn, kind, local_type, access, target_type_id, old, new, poisoned, reason.
+    /// A JSON array with fields prog, insn, kind, local_type, access, target_type_id, target, outcome (applied/poisoned/failed), old, new, poisoned, reason.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The JSON name of an outcome: `applied`, `poisoned` or `failed`.
+fn outcome_name(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Applied { .. } => "applied",
+        Outcome::Poisoned { .. } => "poisoned",
+        Outcome::Failed { .. } => "failed",
+    }
 }
 
 /// Runs `btfkit explain`: exit 0 when every relocation succeeded, 1 when some
@@ -37,14 +47,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .decisions
             .iter()
             .map(|d| {
-                let reason = match (&d.error, &d.fixup) {
-                    (Some(e), _) => Some(e.clone()),
-                    (None, Some(f)) if f.poison => Some(format!(
-                        "no target type matches {}; the instruction is poisoned and fails verification if reachable",
-                        d.local
-                    )),
-                    (None, Some(_)) if d.target.is_none() => Some(format!("no target type matches {}", d.local)),
-                    _ => None,
+                let (old, new) = match &d.outcome {
+                    Outcome::Applied { old, new, .. } => (Some(*old), Some(*new)),
+                    _ => (d.fixup.as_ref().map(|f| f.orig_val), None),
                 };
                 serde_json::json!({
                     "prog": d.prog,
@@ -54,10 +59,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "access": d.access,
                     "target_type_id": d.target_type_id,
                     "target": d.target,
-                    "old": d.fixup.as_ref().map(|f| f.orig_val),
-                    "new": d.fixup.as_ref().filter(|f| !f.poison).map(|f| f.new_val),
-                    "poisoned": d.fixup.as_ref().is_some_and(|f| f.poison),
-                    "reason": reason,
+                    "outcome": outcome_name(&d.outcome),
+                    "old": old,
+                    "new": new,
+                    "poisoned": d.poisoned(),
+                    "reason": d.reason(),
                 })
             })
             .collect();
@@ -68,14 +74,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "PROG", "INSN", "KIND", "LOCAL"
         );
         for d in &relocated.decisions {
-            let result = match (&d.error, &d.fixup, &d.target) {
-                (Some(e), _, _) => format!("FAILED: {e}"),
-                (None, Some(f), _) if f.poison => {
-                    "no match: POISONED (fails verification if reachable)".to_string()
+            let result = match (&d.outcome, &d.target) {
+                (Outcome::Failed { reason }, _) => format!("FAILED: {reason}"),
+                (Outcome::Poisoned { reason }, _) => {
+                    format!("POISONED (fails verification if reachable): {reason}")
                 }
-                (None, Some(f), Some(t)) => format!("{t}: {} -> {}", f.orig_val, f.new_val),
-                (None, Some(f), None) => format!("no match: {} -> {}", f.orig_val, f.new_val),
-                _ => String::new(),
+                (Outcome::Applied { old, new, .. }, Some(t)) => format!("{t}: {old} -> {new}"),
+                (Outcome::Applied { old, new, .. }, None) => format!("no match: {old} -> {new}"),
             };
             println!(
                 "{:<24} {:>5}  {:<14} {:<52} {}",
@@ -86,20 +91,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 result
             );
         }
-        let failed = relocated
-            .decisions
-            .iter()
-            .filter(|d| d.error.is_some())
-            .count();
-        let poisoned = relocated
-            .decisions
-            .iter()
-            .filter(|d| d.fixup.as_ref().is_some_and(|f| f.poison))
-            .count();
+        let OutcomeCounts {
+            applied,
+            poisoned,
+            failed,
+        } = relocated.counts();
         println!(
             "{} relocation(s): {} applied, {poisoned} poisoned, {failed} failed (target {})",
             relocated.decisions.len(),
-            relocated.decisions.len() - failed - poisoned,
+            applied,
             args.target.display()
         );
     }

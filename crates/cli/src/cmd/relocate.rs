@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let failed: Vec<_> = relocated
         .decisions
         .iter()
-        .filter(|d| d.error.is_some())
+        .filter(|d| d.error().is_some())
         .collect();
     if !failed.is_empty() {
         for d in &failed {
@@ -69,16 +69,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = btfkit_reloc::write::write_relocated(&object, &relocated)?;
     std::fs::write(&args.output, out)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
-    let poisoned = relocated
-        .decisions
-        .iter()
-        .filter(|d| d.fixup.as_ref().is_some_and(|f| f.poison))
-        .count();
+    let counts = relocated.counts();
     eprintln!(
-        "btfkit relocate: applied {} relocation(s) ({poisoned} poisoned) for {}; wrote {}",
+        "btfkit relocate: {} relocation(s): {} applied, {} poisoned, for {}; wrote {}",
         relocated.decisions.len(),
+        counts.applied,
+        counts.poisoned,
         args.target.display(),
         args.output.display()
     );
+    for d in relocated.decisions.iter().filter(|d| d.poisoned()) {
+        eprintln!(
+            "btfkit relocate: poisoned prog '{}' insn {}: {}",
+            d.prog,
+            d.insn,
+            d.reason().unwrap_or("")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

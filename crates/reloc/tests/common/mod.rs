@@ -131,14 +131,13 @@ pub fn libbpf_relocate(obj: &[u8], target: &Path) -> Libbpf {
 }
 
 pub fn our_decision(d: &btfkit_reloc::Decision) -> String {
-    if let Some(e) = &d.error {
-        return format!("error: {e}");
+    match &d.outcome {
+        btfkit_reloc::Outcome::Failed { reason } => format!("error: {reason}"),
+        btfkit_reloc::Outcome::Poisoned { .. } => "poison".into(),
+        btfkit_reloc::Outcome::Applied { note, .. } => note
+            .split_once(") ")
+            .map(|x| x.1)
+            .unwrap_or(note)
+            .to_string(),
     }
-    if d.fixup.as_ref().is_some_and(|f| f.poison)
-        || d.patched.as_deref().is_some_and(|p| p.contains("poisoned"))
-    {
-        return "poison".into();
-    }
-    let p = d.patched.as_deref().unwrap_or("");
-    p.split_once(") ").map(|x| x.1).unwrap_or(p).to_string()
 }
