@@ -129,7 +129,7 @@ fn objects() -> Vec<(String, Vec<u8>)> {
     for o in corpus {
         objects.push((o.tool.clone(), std::fs::read(&o.path).unwrap()));
     }
-    for c in ["rules.bpf.c", "module.bpf.c"] {
+    for c in ["rules.bpf.c", "module.bpf.c", "widths.bpf.c"] {
         objects.push((c.to_string(), clang(&reloc_data(c))));
     }
     for example in ["task-core", "all-queries", "query-cost"] {
@@ -167,7 +167,12 @@ fn targets() -> Vec<(String, Vec<u8>, Option<Vec<u8>>)> {
         std::fs::read(dir.join("btf_testmod.split.btf")).unwrap(),
         Some(std::fs::read(dir.join("btf_testmod.base.btf")).unwrap()),
     ));
-    for c in ["target_moved.c", "target_missing.c", "target_ambiguous.c"] {
+    for c in [
+        "target_moved.c",
+        "target_missing.c",
+        "target_ambiguous.c",
+        "target_widths.c",
+    ] {
         let elf = clang(&reloc_data(c));
         out.push((
             c.to_string(),

@@ -15,6 +15,11 @@ mod common;
 use common::{libbpf_relocate, our_decision};
 
 fn clang(src: &str, out: &str) -> PathBuf {
+    clang_with(src, out, &[])
+}
+
+/// `tests/data/<src>` compiled by clang-22 for BPF with `extra` arguments.
+fn clang_with(src: &str, out: &str, extra: &[&str]) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(src);
@@ -28,6 +33,7 @@ fn clang(src: &str, out: &str) -> PathBuf {
             "-c",
             "-I/usr/include/x86_64-linux-gnu",
         ])
+        .args(extra)
         .arg(&src)
         .arg("-o")
         .arg(&out)
@@ -39,8 +45,20 @@ fn clang(src: &str, out: &str) -> PathBuf {
 
 /// (libbpf's decision, btfkit's decision) for every relocation libbpf logged.
 fn compare(target_src: &str) -> Vec<(String, String)> {
+    compare_object("rules.bpf.c", &[], target_src)
+}
+
+/// [`compare`] for object `obj_src` compiled with `extra` clang arguments;
+/// the instruction slots at every site must be libbpf's, byte for byte.
+fn compare_object(obj_src: &str, extra: &[&str], target_src: &str) -> Vec<(String, String)> {
     // One object file per test: the tests run in parallel.
-    let obj = std::fs::read(clang("rules.bpf.c", &format!("rules-for-{target_src}.o"))).unwrap();
+    let flavor = extra.join("");
+    let obj = std::fs::read(clang_with(
+        obj_src,
+        &format!("{obj_src}{flavor}-for-{target_src}.o"),
+        extra,
+    ))
+    .unwrap();
     let target_path = clang(target_src, &format!("{target_src}.o"));
     let target_obj = std::fs::read(&target_path).unwrap();
     let target_btf = Btf::parse(btfkit_object::btf_from_elf(&target_obj).unwrap()).unwrap();
@@ -50,24 +68,48 @@ fn compare(target_src: &str) -> Vec<(String, String)> {
         !theirs.decisions.is_empty(),
         "{target_src}: libbpf logged no decisions"
     );
+    let parsed = btfkit_object::BpfObject::parse(&obj).unwrap();
     let mut pairs = Vec::new();
+    let mut mismatches = Vec::new();
     for d in &ours.decisions {
-        if let Some(want) = theirs.decisions.get(&(d.prog.clone(), d.relo_idx)) {
-            pairs.push((want.clone(), our_decision(d)));
+        let Some(want) = theirs.decisions.get(&(d.prog.clone(), d.relo_idx)) else {
+            continue;
+        };
+        let got = our_decision(d);
+        if !(want == &got || (want.starts_with("error") && got.starts_with("error"))) {
+            mismatches.push(format!("{d}: libbpf {want} | btfkit {got}"));
+        }
+        pairs.push((want.clone(), got));
+        // The site's bytes (two slots for ld_imm64), ours and libbpf's.
+        let (Some(their_prog), false) = (theirs.insns.get(&d.prog), want.starts_with("error"))
+        else {
+            continue;
+        };
+        let index = parsed
+            .program_section_by_name(&d.section)
+            .unwrap()
+            .section_index;
+        let our_sec = &ours.sections.iter().find(|(i, _)| *i == index).unwrap().1;
+        let slots = if our_sec[d.section_insn * 8] == 0x18 {
+            2
+        } else {
+            1
+        };
+        let mine = &our_sec[d.section_insn * 8..(d.section_insn + slots) * 8];
+        let theirs_at = their_prog.get(d.insn * 8..(d.insn + slots) * 8);
+        if theirs_at != Some(mine) {
+            mismatches.push(format!(
+                "{d}: libbpf bytes {theirs_at:02x?} | btfkit {mine:02x?}"
+            ));
         }
     }
-    let mismatches: Vec<String> = pairs
-        .iter()
-        .filter(|(w, g)| !(w == g || (w.starts_with("error") && g.starts_with("error"))))
-        .map(|(w, g)| format!("libbpf {w} | btfkit {g}"))
-        .collect();
     assert!(
         mismatches.is_empty(),
-        "{target_src}:\n{}",
+        "{obj_src} {extra:?} for {target_src}:\n{}",
         mismatches.join("\n")
     );
     eprintln!(
-        "{target_src}: {} decisions equal to libbpf's: {pairs:?}",
+        "{obj_src} {extra:?} for {target_src}: {} decisions equal to libbpf's, byte for byte: {pairs:?}",
         pairs.len()
     );
     pairs
@@ -107,4 +149,21 @@ fn disagreeing_candidates_are_an_error_in_both() {
             .any(|(w, g)| w.starts_with("error") && g.contains("ambiguity")),
         "{pairs:?}"
     );
+}
+
+/// Loads, stores of a register and stores of an immediate of every width
+/// (1, 2, 4, 8 bytes) on fields widened, narrowed, made signed or unsigned, a
+/// pointer, a bitfield, a 64-bit enum or missing in the target: resized only
+/// between unsigned ints and between pointers, poisoned otherwise, like libbpf.
+#[test]
+fn loads_and_stores_of_every_width_resize_or_poison_like_libbpf() {
+    for cpu in ["-mcpu=v3", "-mcpu=v4"] {
+        let pairs = compare_object("widths.bpf.c", &[cpu], "target_widths.c");
+        // 21 fields, each loaded, stored from a register and stored as an immediate.
+        assert_eq!(pairs.len(), 63, "{cpu}: {pairs:?}");
+        let poisoned = pairs.iter().filter(|(w, _)| w == "poison").count();
+        let resized = pairs.iter().filter(|(w, _)| w.contains("mem_sz")).count();
+        eprintln!("{cpu}: {poisoned} poisoned, {resized} resized");
+        assert!(poisoned >= 30 && resized >= 12, "{cpu}: {pairs:?}");
+    }
 }
