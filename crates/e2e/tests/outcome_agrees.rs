@@ -129,7 +129,7 @@ fn objects() -> Vec<(String, Vec<u8>)> {
     for o in corpus {
         objects.push((o.tool.clone(), std::fs::read(&o.path).unwrap()));
     }
-    for c in ["rules.bpf.c", "module.bpf.c", "widths.bpf.c"] {
+    for c in ["rules.bpf.c", "module.bpf.c", "widths.bpf.c", "enums.bpf.c"] {
         objects.push((c.to_string(), clang(&reloc_data(c))));
     }
     for example in ["task-core", "all-queries", "query-cost"] {
@@ -172,6 +172,8 @@ fn targets() -> Vec<(String, Vec<u8>, Option<Vec<u8>>)> {
         "target_missing.c",
         "target_ambiguous.c",
         "target_widths.c",
+        "target_enums.c",
+        "target_enums_ambiguous.c",
     ] {
         let elf = clang(&reloc_data(c));
         out.push((

@@ -56,7 +56,8 @@ fn any_enum(k: Kind) -> bool {
     matches!(k, Kind::Enum | Kind::Enum64)
 }
 
-fn kinds_compat(a: Kind, b: Kind) -> bool {
+/// libbpf's `btf_kind_core_compat`: the same kind, or ENUM and ENUM64 either way.
+pub fn kinds_compat(a: Kind, b: Kind) -> bool {
     a == b || (any_enum(a) && any_enum(b))
 }
 

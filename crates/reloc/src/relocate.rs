@@ -8,7 +8,7 @@ use std::fmt;
 use btfkit_model::{Btf, BtfExt, CoreReloKind, Kind, TypeId};
 use btfkit_object::BpfObject;
 
-use crate::compute::{calc, match_candidate, Fixup};
+use crate::compute::{calc, kinds_compat, match_candidate, Fixup};
 use crate::patch::{patch_insn, Patched, PoisonCause};
 use crate::spec::{
     essential_name, essential_name_len, field_desc, format_spec, parse_spec, spec_name, Spec,
@@ -77,8 +77,10 @@ impl<'t> Target<'t> {
         self.btf
     }
 
-    /// Candidates for a local type of `kind` named `name` (flavor ignored): the
-    /// base's first; a split target's own types only when the base has none.
+    /// Candidates for a local type of `kind` named `name` (flavor ignored), of
+    /// a kind libbpf deems compatible (`btf_kind_core_compat`: the same, or
+    /// ENUM and ENUM64 either way): the base's first; a split target's own
+    /// types only when the base has none.
     fn candidates(&self, kind: Kind, name: &str) -> Vec<TypeId> {
         let essential = essential_name(name);
         let mut ids = self.btf.find_by_name(essential);
@@ -88,7 +90,11 @@ impl<'t> Target<'t> {
         }
         let of_kind: Vec<TypeId> = ids
             .into_iter()
-            .filter(|&id| self.btf.type_by_id(id).is_ok_and(|t| t.kind() == kind))
+            .filter(|&id| {
+                self.btf
+                    .type_by_id(id)
+                    .is_ok_and(|t| kinds_compat(t.kind(), kind))
+            })
             .collect();
         let split_start = self.btf.start_id();
         let base: Vec<TypeId> = of_kind

@@ -167,3 +167,45 @@ fn loads_and_stores_of_every_width_resize_or_poison_like_libbpf() {
         assert!(poisoned >= 30 && resized >= 12, "{cpu}: {pairs:?}");
     }
 }
+
+/// ENUM and ENUM64 are one kind (libbpf's `btf_kind_core_compat`): local
+/// 32-bit and 64-bit enums, signed and unsigned, against targets where each
+/// is the other kind or only a flavored copy of the other kind — value,
+/// existence, type size, matches and target id like libbpf, byte for byte.
+#[test]
+fn enum_and_enum64_are_one_kind_like_libbpf() {
+    let pairs = compare_object("enums.bpf.c", &[], "target_enums.c");
+    assert!(pairs.len() >= 36, "{pairs:?}");
+    // Only `amb`'s value is missing (it is not in this target).
+    assert_eq!(
+        pairs.iter().filter(|(w, _)| w == "poison").count(),
+        1,
+        "{pairs:?}"
+    );
+    assert!(
+        !pairs.iter().any(|(w, _)| w.starts_with("error")),
+        "{pairs:?}"
+    );
+    // enum64val___diff of the kernel selftests: -101 and -202 from a 32-bit target enum.
+    for v in [-101i64, -202] {
+        assert!(
+            pairs
+                .iter()
+                .any(|(w, _)| w.ends_with(&format!("-> {}", v as u64))),
+            "{v}: {pairs:?}"
+        );
+    }
+}
+
+/// A 32-bit enum beside a flavored ENUM64 copy with another value: two
+/// candidates, a decision ambiguity in both engines.
+#[test]
+fn a_flavored_enum64_copy_is_a_candidate_beside_a_32_bit_enum() {
+    let pairs = compare_object("enums.bpf.c", &[], "target_enums_ambiguous.c");
+    assert!(
+        pairs
+            .iter()
+            .any(|(w, g)| w.starts_with("error") && g.contains("ambiguity")),
+        "{pairs:?}"
+    );
+}
