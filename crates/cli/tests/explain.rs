@@ -109,12 +109,44 @@ fn poisoned_relocations_exit_1_and_say_why() {
     assert!(poisoned
         .iter()
         .all(|r| r["reason"].as_str().is_some_and(|s| !s.is_empty())));
+    // The unsafe resize of `b` (int -> long) is reported as poisoned, with why.
+    assert!(
+        poisoned.iter().any(|r| r["outcome"] == "poisoned"
+            && r["reason"].as_str().is_some_and(|s| s.starts_with(
+                "field rs.b: 4-byte load of an 8-byte signed int field cannot be resized"
+            ))),
+        "{stdout}"
+    );
     let (code, text, _) = explain(&[obj.as_os_str(), "--target".as_ref(), target.as_os_str()]);
     assert_eq!(code, Some(1));
     assert!(
         text.contains("POISONED") && text.contains("relocation(s):"),
         "{text}"
     );
+}
+
+#[test]
+fn split_btf_without_base_asks_for_base() {
+    let obj = clang(&data("module.bpf.c"), "explain-module.o");
+    let dir = Path::new("/work/shared/testdata/kernel-btf");
+    let split = dir.join("btf_testmod.split.btf");
+    let (code, _, stderr) = explain(&[obj.as_os_str(), "--target".as_ref(), split.as_os_str()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("split BTF") && stderr.contains("--base"),
+        "{stderr}"
+    );
+    let base = dir.join("btf_testmod.base.btf");
+    let (code, stdout, stderr) = explain(&[
+        obj.as_os_str(),
+        "--target".as_ref(),
+        split.as_os_str(),
+        "--base".as_ref(),
+        base.as_os_str(),
+    ]);
+    assert!(code == Some(0) || code == Some(1), "{stderr}");
+    assert!(stdout.contains("relocation(s):"), "{stdout}");
 }
 
 #[test]

@@ -60,6 +60,11 @@ pub enum Error {
     /// A `.BTF.ext` section that cannot be decoded.
     #[error(".BTF.ext: {0}")]
     Ext(String),
+    /// Split BTF (a kernel module's) read without the base BTF it extends: its
+    /// string section does not start with the empty string because its string
+    /// offsets (and type ids) continue the base's.
+    #[error("this looks like split BTF (a kernel module's): its strings and type ids continue a base BTF's, so it can only be read with that base (the vmlinux BTF it was built against)")]
+    SplitWithoutBase,
     /// A type that the builder cannot encode.
     #[error("cannot build type: {0}")]
     Build(String),

@@ -18,15 +18,14 @@ pub(crate) fn str_at(table: &[u8], off: u32, reported_off: u32) -> Result<&str> 
 }
 
 /// Checks a string section's framing: empty, or NUL-terminated; a base table also
-/// starts with the empty string.
+/// starts with the empty string (one that does not is split BTF read without
+/// its base: [`Error::SplitWithoutBase`]).
 pub(crate) fn check_table(table: &[u8], is_base: bool) -> Result<()> {
     if table.is_empty() {
         return Ok(());
     }
     if is_base && table[0] != 0 {
-        return Err(Error::BadHeader(
-            "string section does not start with the empty string".into(),
-        ));
+        return Err(Error::SplitWithoutBase);
     }
     if table[table.len() - 1] != 0 {
         return Err(Error::BadHeader(

@@ -31,7 +31,13 @@ pub fn load_target(
 ) -> anyhow::Result<Btf<'static>> {
     let data = crate::cmd::dump::btf_bytes(target)?;
     match base {
-        None => Btf::parse_owned(data).with_context(|| format!("target BTF {}", target.display())),
+        None => Btf::parse_owned(data).map_err(|e| match e {
+            btfkit_model::Error::SplitWithoutBase => anyhow::anyhow!(
+                "target BTF {}: {e}; pass --base with that base, e.g. --base /sys/kernel/btf/vmlinux",
+                target.display()
+            ),
+            e => anyhow::Error::new(e).context(format!("target BTF {}", target.display())),
+        }),
         Some(b) => {
             let base =
                 Arc::new(Btf::parse_owned(crate::cmd::dump::btf_bytes(b)?).context("base BTF")?);
