@@ -156,3 +156,49 @@ fn unreadable_input_exits_2_with_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot read /nonexistent.o"), "{stderr}");
 }
+
+#[test]
+fn unreachable_poisons_exit_0_and_name_their_guard() {
+    let src = data("guards.bpf.c");
+    let compile = |case: u32| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("explain-guards{case}.o"));
+        let st = Command::new("clang-22")
+            .args(["-target", "bpf", "-O2", "-g", "-c"])
+            .arg("-I/usr/include/x86_64-linux-gnu")
+            .arg(format!("-DCASE={case}"))
+            .arg(&src)
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .expect("clang-22 is required (scripts/setup.sh installs it)");
+        assert!(st.success());
+        out
+    };
+    // Guarded: the poisoned read is unreachable, the object loads: exit 0.
+    let guarded = compile(1);
+    let (code, text, _) = explain(&[guarded.as_os_str()]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(
+            "poisoned (unreachable: guarded by insn 1 field_exists task_struct.btfkit_missing = 0"
+        ),
+        "{text}"
+    );
+    let (_, json, _) = explain(&[guarded.as_os_str(), "--json".as_ref()]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let poisoned: Vec<_> = rows.iter().filter(|r| r["poisoned"] == true).collect();
+    assert_eq!(poisoned.len(), 1, "{json}");
+    assert_eq!(poisoned[0]["reachable"], false);
+    assert!(rows
+        .iter()
+        .filter(|r| r["poisoned"] == false)
+        .all(|r| r["reachable"].is_null()));
+    // Unguarded: reachable, exit 1.
+    let unguarded = compile(2);
+    let (code, text, _) = explain(&[unguarded.as_os_str()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("POISONED (reachable"), "{text}");
+    let (_, json, _) = explain(&[unguarded.as_os_str(), "--json".as_ref()]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert!(rows.iter().any(|r| r["reachable"] == true), "{json}");
+}

@@ -6,6 +6,8 @@
 //!   `relo_core.c`.
 //! - [`patch`]: applying a fixup to one instruction (ALU immediates, LDX/ST/STX
 //!   offsets with memory-size adjustment, `ld_imm64`, poisoning).
+//! - [`reachability`]: whether the verifier may reach each poisoned
+//!   instruction once the relocated constants decide the branches.
 //! - [`relocate`]: a whole object against a [`Target`] (whose candidate index is
 //!   built once and shared by every object), with one [`Decision`] per record.
 //!
@@ -13,12 +15,15 @@
 
 pub mod compute;
 pub mod patch;
+pub mod reachability;
 pub mod relocate;
 pub mod spec;
 pub mod write;
 
 pub use compute::Fixup;
-pub use relocate::{relocate_object, Decision, Outcome, OutcomeCounts, Relocated, Target};
+pub use relocate::{
+    relocate_object, Decision, Outcome, OutcomeCounts, Reachability, Relocated, Target,
+};
 
 /// What can go wrong relocating.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 //! in libbpf's order, finds and caches candidates, computes each fixup, patches
 //! the instruction and reports every decision.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use btfkit_model::{Btf, BtfExt, CoreReloKind, Kind, TypeId};
@@ -10,6 +10,7 @@ use btfkit_object::BpfObject;
 
 use crate::compute::{calc, kinds_compat, match_candidate, Fixup};
 use crate::patch::{patch_insn, Patched, PoisonCause};
+use crate::reachability::{poisoned_reach, Guard, Reach};
 use crate::spec::{
     essential_name, essential_name_len, field_desc, format_spec, parse_spec, spec_name, Spec,
 };
@@ -165,6 +166,21 @@ pub struct Decision {
     pub fixup: Option<Fixup>,
     /// What happened to the instruction.
     pub outcome: Outcome,
+    /// For a poisoned instruction: whether the verifier may reach it once the
+    /// relocated constants decide the branches ([`crate::reachability`]).
+    pub reachability: Option<Reachability>,
+}
+
+/// Whether a poisoned instruction can be reached (then the program fails to load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reachability {
+    /// Some path reaches it: the verifier rejects the program.
+    Reachable,
+    /// No path reaches it.
+    Unreachable {
+        /// Why, e.g. `guarded by insn 74 field_exists sock.sk_ino = 0 (jump at insn 75)`.
+        guard: String,
+    },
 }
 
 impl Decision {
@@ -184,6 +200,11 @@ impl Decision {
             Outcome::Failed { reason } => Some(reason),
             _ => None,
         }
+    }
+
+    /// The instruction is poisoned and the verifier may reach it.
+    pub fn poisoned_reachable(&self) -> bool {
+        self.poisoned() && !matches!(self.reachability, Some(Reachability::Unreachable { .. }))
     }
 
     /// Why the instruction was poisoned or the relocation failed.
@@ -332,6 +353,7 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
                 outcome: Outcome::Failed {
                     reason: String::new(),
                 },
+                reachability: None,
             };
             let problem = if rec.insn_off % 8 != 0 {
                 Some(format!(
@@ -394,10 +416,78 @@ pub fn relocate_object(object: &[u8], target: &Target<'_>) -> Result<Relocated, 
         }
         sections.push((prog.section_index, insns));
     }
+    mark_reachability(&obj, &sections, &mut decisions);
     Ok(Relocated {
         sections,
         decisions,
     })
+}
+
+/// Sets [`Decision::reachability`] of every poisoned instruction.
+fn mark_reachability(
+    obj: &BpfObject<'_>,
+    sections: &[(usize, Vec<u8>)],
+    decisions: &mut [Decision],
+) {
+    let section_of = |name: &str| obj.program_section_by_name(name).map(|p| p.section_index);
+    let mut applied = HashSet::new();
+    let mut guards: HashMap<(usize, usize), String> = HashMap::new();
+    let mut poisoned = Vec::new();
+    let mut poisoned_at = Vec::new();
+    for (n, d) in decisions.iter().enumerate() {
+        let Some(sec) = section_of(&d.section) else {
+            continue;
+        };
+        match &d.outcome {
+            Outcome::Applied { new, .. } => {
+                applied.insert((sec, d.section_insn));
+                let name = d
+                    .local
+                    .split_once("] ")
+                    .map_or(d.local.as_str(), |(_, rest)| rest);
+                let name = name.split(" (").next().unwrap_or(name);
+                let name = name.split_once(' ').map_or(name, |(_, n)| n);
+                guards.insert(
+                    (sec, d.section_insn),
+                    format!("insn {} {} {name} = {new}", d.insn, d.kind.short_name()),
+                );
+            }
+            Outcome::Poisoned { .. } => {
+                poisoned.push((sec, d.section_insn));
+                poisoned_at.push(n);
+            }
+            Outcome::Failed { .. } => {}
+        }
+    }
+    if poisoned.is_empty() {
+        return;
+    }
+    let reach = poisoned_reach(obj, sections, &applied, &poisoned);
+    for (n, r) in poisoned_at.into_iter().zip(reach) {
+        decisions[n].reachability = Some(match r {
+            Reach::Reachable => Reachability::Reachable,
+            Reach::Unreachable(g) => Reachability::Unreachable {
+                guard: match g {
+                    Guard::Branch { jump, relo } => {
+                        let sec = section_of(&decisions[n].section).unwrap_or(0);
+                        let jump = obj
+                            .locate_insn(sec, (jump * 8) as u64)
+                            .map_or(jump, |l| l.insn_index);
+                        match relo.and_then(|r| guards.get(&r)) {
+                            Some(g) => format!("guarded by {g} (jump at insn {jump})"),
+                            None => format!("guarded by the jump at insn {jump}"),
+                        }
+                    }
+                    Guard::NotCalled => {
+                        "its function is called from no reachable instruction".into()
+                    }
+                    Guard::Other => {
+                        "no path reaches it once the relocated constants decide the branches".into()
+                    }
+                },
+            },
+        });
+    }
 }
 
 /// A resolved relocation: the local spec, the chosen target spec, the fixup,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use btfkit_reloc::{Outcome, OutcomeCounts};
+use btfkit_reloc::{Decision, Outcome, OutcomeCounts, Reachability};
 
 /// Arguments of `btfkit explain`.
 #[derive(clap::Args)]
@@ -18,7 +18,7 @@ pub struct Args {
     /// Base BTF when --target is split (module) BTF.
     #[arg(long)]
     pub base: Option<PathBuf>,
-    /// A JSON array with fields prog, insn, kind, local_type, access, target_type_id, target, outcome (applied/poisoned/failed), old, new, poisoned, reason.
+    /// A JSON array with fields prog, insn, kind, local_type, access, target_type_id, target, outcome (applied/poisoned/failed), old, new, poisoned, reachable (poisoned only: can the verifier reach it), guard (why not), reason. Exit 0: loadable (nothing failed, every poison unreachable); 1: a reachable poison or a failure; 2: bad input.
     #[arg(long)]
     pub json: bool,
 }
@@ -32,8 +32,14 @@ fn outcome_name(o: &Outcome) -> &'static str {
     }
 }
 
-/// Runs `btfkit explain`: exit 0 when every relocation succeeded, 1 when some
-/// were poisoned or failed, 2 when the input could not be read.
+/// JSON `reachable`: for a poisoned instruction, whether the verifier may reach it.
+fn reachable_json(d: &Decision) -> Option<bool> {
+    d.poisoned().then(|| d.poisoned_reachable())
+}
+
+/// Runs `btfkit explain`: exit 0 when no relocation failed and every poisoned
+/// instruction is unreachable, 1 when one is reachable or a relocation failed,
+/// 2 when the input could not be read.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let object = std::fs::read(&args.object)
         .with_context(|| format!("cannot read {}", args.object.display()))?;
@@ -41,7 +47,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = btfkit_reloc::Target::new(&btf);
     let relocated = btfkit_reloc::relocate_object(&object, &target)
         .with_context(|| format!("{}", args.object.display()))?;
-    let all_ok = relocated.decisions.iter().all(|d| d.ok());
+    // Loadable: nothing failed and no poisoned instruction can be reached.
+    let all_ok = relocated
+        .decisions
+        .iter()
+        .all(|d| d.error().is_none() && !d.poisoned_reachable());
     if args.json {
         let rows: Vec<serde_json::Value> = relocated
             .decisions
@@ -63,6 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "old": old,
                     "new": new,
                     "poisoned": d.poisoned(),
+                    "reachable": reachable_json(d),
+                    "guard": match &d.reachability {
+                        Some(Reachability::Unreachable { guard }) => Some(guard.as_str()),
+                        _ => None,
+                    },
                     "reason": d.reason(),
                 })
             })
@@ -76,9 +91,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for d in &relocated.decisions {
             let result = match (&d.outcome, &d.target) {
                 (Outcome::Failed { reason }, _) => format!("FAILED: {reason}"),
-                (Outcome::Poisoned { reason }, _) => {
-                    format!("POISONED (fails verification if reachable): {reason}")
-                }
+                (Outcome::Poisoned { reason }, _) => match &d.reachability {
+                    Some(Reachability::Unreachable { guard }) => {
+                        format!("poisoned (unreachable: {guard}): {reason}")
+                    }
+                    _ => format!("POISONED (reachable: fails verification): {reason}"),
+                },
                 (Outcome::Applied { old, new, .. }, Some(t)) => format!("{t}: {old} -> {new}"),
                 (Outcome::Applied { old, new, .. }, None) => format!("no match: {old} -> {new}"),
             };
@@ -96,8 +114,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             poisoned,
             failed,
         } = relocated.counts();
+        let reachable = relocated
+            .decisions
+            .iter()
+            .filter(|d| d.poisoned_reachable())
+            .count();
         println!(
-            "{} relocation(s): {} applied, {poisoned} poisoned, {failed} failed (target {})",
+            "{} relocation(s): {} applied, {poisoned} poisoned ({reachable} reachable), {failed} failed (target {})",
             relocated.decisions.len(),
             applied,
             args.target.display()

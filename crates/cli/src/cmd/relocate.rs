@@ -85,8 +85,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.output.display()
     );
     for d in relocated.decisions.iter().filter(|d| d.poisoned()) {
+        let reach = match &d.reachability {
+            Some(btfkit_reloc::Reachability::Unreachable { guard }) => {
+                format!("unreachable: {guard}")
+            }
+            _ => "REACHABLE: the verifier will reject the program".to_string(),
+        };
         eprintln!(
-            "btfkit relocate: poisoned prog '{}' insn {}: {}",
+            "btfkit relocate: poisoned prog '{}' insn {} ({reach}): {}",
             d.prog,
             d.insn,
             d.reason().unwrap_or("")
