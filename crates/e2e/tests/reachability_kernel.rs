@@ -4,9 +4,11 @@
 //! unreachable must load (or fail for a reason other than a poisoned
 //! instruction), and one with a reachable poisoned instruction must be
 //! rejected with "invalid func unknown#195896080". Objects: the libbpf-tools
-//! corpus, and crafted C programs reading a field the kernel lacks behind a
+//! corpus, crafted C programs reading a field the kernel lacks behind a
 //! `bpf_core_field_exists` guard (directly, through a stack spill, through
-//! arithmetic, in a subprogram) and without one.
+//! arithmetic, in a subprogram) and without one, and a Rust program
+//! (`examples/guarded-read`) whose `btf::field_exists!` and `Option` queries
+//! guard its reads of a field no kernel has.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -105,6 +107,12 @@ fn poisoned_instructions_called_unreachable_never_stop_a_load_and_reachable_ones
             Some(reachable),
         ));
     }
+    // Rust: btf::field_exists! and the Option queries guard every read.
+    objects.push((
+        "examples/guarded-read".into(),
+        common::build_example("guarded-read"),
+        Some(false),
+    ));
     let corpus = corpus::load_or_extract(&corpus::default_cache_dir()).unwrap();
     assert!(
         corpus.len() >= 40,

@@ -613,7 +613,7 @@ pub fn poisoned_reach(
             if !flow.states.keys().any(in_function) {
                 return Reach::Unreachable(Guard::NotCalled);
             }
-            // The reached jumps whose never-taken edge leads to it, relocation-decided first.
+            // The reached jumps whose never-taken edge leads to it, relocation-decided first,
             let mut guards: Vec<(&Loc, &(Loc, Option<Loc>))> = flow
                 .decided
                 .iter()
@@ -621,7 +621,8 @@ pub fn poisoned_reach(
                     in_function(j) && leads_to(&code, *pruned, p, &in_function)
                 })
                 .collect();
-            guards.sort_by_key(|(j, (_, o))| (o.is_none(), j.1));
+            // The innermost guard: the last such jump before it.
+            guards.sort_by_key(|(j, (_, o))| (o.is_none(), j.1 > p.1, std::cmp::Reverse(j.1)));
             match guards.first() {
                 Some((j, (_, o))) => Reach::Unreachable(Guard::Branch {
                     jump: j.1,
