@@ -1,0 +1,1 @@
+//! Tailored files by kernel release.

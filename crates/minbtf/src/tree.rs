@@ -1,0 +1,1 @@
+//! BTFHub-like trees.
