@@ -289,3 +289,128 @@ fn libbpf_decisions_with_tailored_btf() {
     }
     eprintln!("{count} libbpf decisions equal");
 }
+
+/// `file` of crates/reloc/tests/data compiled by clang-22 into `out`.
+fn clang_data(file: &str, out: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../reloc/tests/data")
+        .join(file);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
+    let st = std::process::Command::new("clang-22")
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-c",
+            "-I/usr/include/x86_64-linux-gnu",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("clang-22 is required (scripts/setup.sh installs it)");
+    assert!(st.success(), "clang-22 failed on {}", src.display());
+    out
+}
+
+/// The engine's crafted program (every relocation kind, flavors, enums,
+/// type_matches, candidate pruning) against its crafted targets (moved and
+/// resized fields, missing ones, disagreeing candidates): same decisions with
+/// the tailored target, in btfkit and in libbpf; the ambiguous relocations are
+/// reported as failures and the tailored file still serves the others.
+#[test]
+fn crafted_rules_on_crafted_targets() {
+    let obj_path = clang_data("rules.bpf.c", "minbtf-rules.bpf.o");
+    let obj = std::fs::read(&obj_path).unwrap();
+    for target in ["target_moved.c", "target_missing.c", "target_ambiguous.c"] {
+        let target_path = clang_data(target, &format!("minbtf-{target}.o"));
+        let target_obj = std::fs::read(&target_path).unwrap();
+        let full = Btf::parse(btfkit_object::btf_from_elf(&target_obj).unwrap()).unwrap();
+        let t = tailor(&full, &[("rules.bpf.o", &obj)], Output::Standalone).unwrap();
+        let min = Btf::parse(&t.btf).unwrap();
+        let n = engine_same(target, &obj, &Target::new(&full), &Target::new(&min));
+        assert!(n >= 20, "{target}: {n} decisions");
+        if target == "target_ambiguous.c" {
+            assert!(!t.failures.is_empty(), "{target}: no failure reported");
+            assert!(t.failures.len() < n, "{target}: every relocation failed");
+        } else {
+            assert!(t.failures.is_empty(), "{target}: {:?}", t.failures);
+        }
+        let min_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("minbtf-{target}.btf"));
+        std::fs::write(&min_path, &t.btf).unwrap();
+        let a = libbpf_oracle::relocate(&obj_path, &target_path).unwrap();
+        let b = libbpf_oracle::relocate(&obj_path, &min_path).unwrap();
+        assert_eq!(a.error.is_some(), b.error.is_some(), "{target}");
+        assert_eq!(a.decisions.len(), b.decisions.len(), "{target}");
+        assert!(!a.decisions.is_empty(), "{target}");
+        for (x, y) in a.decisions.iter().zip(&b.decisions) {
+            assert_eq!(
+                libbpf_view(&x.decision),
+                libbpf_view(&y.decision),
+                "{target}"
+            );
+        }
+    }
+}
+
+/// The running kernel: every object loads with its tailored BTF as libbpf's
+/// `btf_custom_path` exactly when it loads with the full BTF there, and
+/// btfkit's engine relocating with the tailored BTF (`btfkit relocate
+/// --target min.btf`'s path) gives objects that load likewise.
+#[test]
+fn running_kernel_loads_with_tailored_btf() {
+    common::require_root();
+    let objects = objects();
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("minbtf-load");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let full_path = Path::new("/sys/kernel/btf/vmlinux");
+    let data = std::fs::read(full_path).unwrap();
+    let full = Btf::parse(&data).unwrap();
+    let named: Vec<(&str, &[u8])> = objects
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let t = tailor(&full, &named, Output::Standalone).unwrap();
+    let min_path = tmp.join("running.min.btf");
+    std::fs::write(&min_path, &t.btf).unwrap();
+    let min = Btf::parse(&t.btf).unwrap();
+    let (full_target, min_target) = (Target::new(&full), Target::new(&min));
+    let (mut loaded, mut differ) = (0, Vec::new());
+    for (i, (name, bytes)) in objects.iter().enumerate() {
+        let obj = tmp.join(format!("obj{i}.o"));
+        std::fs::write(&obj, bytes).unwrap();
+        let a = btfkit_e2e::custom_btf::load_with_custom_btf(&obj, full_path);
+        let b = btfkit_e2e::custom_btf::load_with_custom_btf(&obj, &min_path);
+        if a.is_ok() != b.is_ok() {
+            differ.push(format!("{name} (libbpf): full {a:?} / tailored {b:?}"));
+        }
+        let mut engine = Vec::new();
+        for (label, target) in [("full", &full_target), ("tailored", &min_target)] {
+            let r = relocate_object(bytes, target).unwrap();
+            let out = btfkit_reloc::write::write_relocated(bytes, &r).unwrap();
+            let path = tmp.join(format!("obj{i}.{label}.o"));
+            std::fs::write(&path, out).unwrap();
+            engine.push(btfkit_e2e::custom_btf::load_with_custom_btf(&path, full_path).is_ok());
+        }
+        if engine[0] != engine[1] {
+            differ.push(format!(
+                "{name} (btfkit): full {} / tailored {}",
+                engine[0], engine[1]
+            ));
+        }
+        if a.is_ok() && engine[1] {
+            loaded += 1;
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    assert!(
+        loaded * 2 > objects.len(),
+        "only {loaded} of {} objects load",
+        objects.len()
+    );
+    eprintln!(
+        "{loaded} of {} objects load with the tailored BTF (libbpf and btfkit)",
+        objects.len()
+    );
+}
