@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use btfkit_e2e::corpus;
 use btfkit_e2e::libbpf_oracle::{self, Outcome, PatchField};
-use btfkit_minbtf::{tailor, Output};
+use btfkit_minbtf::{tailor, Output, Tailor};
 use btfkit_model::{Btf, CoreReloKind};
 use btfkit_reloc::relocate::{relocate_object, Decision, Target};
 
@@ -129,8 +129,9 @@ fn engine_decisions_per_object_and_kernel() {
         let data = std::fs::read(&path).unwrap();
         let full = Btf::parse(&data).unwrap();
         let full_target = Target::new(&full);
+        let tailor = Tailor::new(&full);
         for (name, bytes) in &objects {
-            let t = tailor(&full, &[(name, bytes)], Output::Standalone).unwrap();
+            let t = tailor.tailor(&[(name, bytes)], Output::Standalone).unwrap();
             let min = Btf::parse(&t.btf).unwrap();
             assert!(
                 t.btf.len() < data.len() / 20,

@@ -45,6 +45,16 @@ pub enum Error {
     /// The full BTF cannot be read.
     #[error("BTF: {0}")]
     Btf(#[from] btfkit_model::Error),
+    /// The tailored BTF would decide some relocation differently from the
+    /// full one (a bug, or a split target whose module repeats a base type's
+    /// name: then try [`Output::SplitOverBase`]); nothing is returned.
+    #[error("{object}: the tailored BTF decides differently from the full one: {detail}")]
+    Diverged {
+        /// The object's name as given.
+        object: String,
+        /// The first decision that differs, full then tailored.
+        detail: String,
+    },
     /// An object cannot be read at all.
     #[error("{object}: {message}")]
     Object {
@@ -98,38 +108,136 @@ pub fn tailor(
     objects: &[(&str, &[u8])],
     output: Output,
 ) -> Result<Tailored, Error> {
-    let target = btfkit_reloc::Target::new(full);
-    let cands = mark::Candidates::new(full);
+    Tailor::new(full).tailor(objects, output)
+}
+
+/// A full BTF indexed once (engine target and candidate index), for tailoring
+/// several sets of objects against it.
+pub struct Tailor<'t> {
+    full: &'t Btf<'t>,
+    target: btfkit_reloc::Target<'t>,
+    cands: mark::Candidates,
+}
+
+impl<'t> Tailor<'t> {
+    /// Indexes `full`.
+    pub fn new(full: &'t Btf<'t>) -> Tailor<'t> {
+        Tailor {
+            full,
+            target: btfkit_reloc::Target::new(full),
+            cands: mark::Candidates::new(full),
+        }
+    }
+
+    /// [`tailor`] with the index built once.
+    pub fn tailor(&self, objects: &[(&str, &[u8])], output: Output) -> Result<Tailored, Error> {
+        tailor_indexed(self.full, &self.target, &self.cands, objects, output)
+    }
+}
+
+fn tailor_indexed(
+    full: &Btf<'_>,
+    target: &btfkit_reloc::Target<'_>,
+    cands: &mark::Candidates,
+    objects: &[(&str, &[u8])],
+    output: Output,
+) -> Result<Tailored, Error> {
     let mut marks = Marks::new(full);
     let mut relocations = 0;
     let mut failures = Vec::new();
+    let mut decisions = Vec::with_capacity(objects.len());
     for (name, bytes) in objects {
         let obj_err = |message: String| Error::Object {
             object: name.to_string(),
             message,
         };
         let relocated =
-            btfkit_reloc::relocate_object(bytes, &target).map_err(|e| obj_err(e.to_string()))?;
+            btfkit_reloc::relocate_object(bytes, target).map_err(|e| obj_err(e.to_string()))?;
         relocations += relocated.decisions.len();
         failures.extend(
             relocated
                 .decisions
-                .into_iter()
+                .iter()
                 .filter(|d| d.error.is_some())
                 .map(|decision| Failure {
                     object: name.to_string(),
-                    decision,
+                    decision: decision.clone(),
                 }),
         );
-        mark::mark_object(bytes, full, &cands, &mut marks).map_err(obj_err)?;
+        decisions.push(relocated.decisions);
+        mark::mark_object(bytes, full, cands, &mut marks).map_err(obj_err)?;
     }
     let (btf, types) = emit(full, &marks, output)?;
+    verify(full, &btf, output, objects, &decisions)?;
     Ok(Tailored {
         btf,
         types,
         relocations,
         failures,
     })
+}
+
+/// What of a decision must not change with the tailored BTF: all but the
+/// target's type id and raw indices.
+fn same_decision(a: &Decision, b: &Decision) -> bool {
+    let value = |d: &Decision| {
+        d.fixup.as_ref().map(|f| {
+            let new = if d.kind == btfkit_model::CoreReloKind::TypeIdTarget {
+                0
+            } else {
+                f.new_val
+            };
+            (
+                f.orig_val,
+                new,
+                f.poison,
+                f.orig_sz,
+                f.new_sz,
+                f.fail_memsz_adjust,
+            )
+        })
+    };
+    a.kind == b.kind
+        && a.local == b.local
+        && a.error.is_some() == b.error.is_some()
+        && a.target_type_id.is_some() == b.target_type_id.is_some()
+        && value(a) == value(b)
+}
+
+/// Relocates every object against the tailored BTF and compares each decision
+/// with the full BTF's.
+fn verify(
+    full: &Btf<'_>,
+    btf: &[u8],
+    output: Output,
+    objects: &[(&str, &[u8])],
+    want: &[Vec<Decision>],
+) -> Result<(), Error> {
+    let tailored = match (output, full.base()) {
+        (Output::SplitOverBase, Some(base)) => Btf::parse_split(btf, base.clone())?,
+        _ => Btf::parse(btf)?,
+    };
+    let target = btfkit_reloc::Target::new(&tailored);
+    for ((name, bytes), want) in objects.iter().zip(want) {
+        let diverged = |detail: String| Error::Diverged {
+            object: name.to_string(),
+            detail,
+        };
+        let got = btfkit_reloc::relocate_object(bytes, &target)
+            .map_err(|e| diverged(e.to_string()))?
+            .decisions;
+        if got.len() != want.len() {
+            return Err(diverged(format!(
+                "{} decisions, not {}",
+                got.len(),
+                want.len()
+            )));
+        }
+        if let Some((a, b)) = want.iter().zip(&got).find(|(a, b)| !same_decision(a, b)) {
+            return Err(diverged(format!("{a} / {b}")));
+        }
+    }
+    Ok(())
 }
 
 /// Tailored BTF for `objects` (raw object bytes) from the raw bytes of a full
