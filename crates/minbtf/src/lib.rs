@@ -257,6 +257,13 @@ pub fn tailor_bytes(full: &[u8], base: Option<&[u8]>, objects: &[&[u8]]) -> Resu
     Ok(tailor(&btf, &named, Output::Standalone)?.btf)
 }
 
+/// A split BTF and its base as one standalone BTF, every type whole (base
+/// ids kept, module ids following): what libbpf's `btf_custom_path` reads,
+/// for a module's full BTF.
+pub fn flatten(full: &Btf<'_>) -> Result<Vec<u8>, Error> {
+    Ok(emit(full, &Marks::everything(full), Output::Standalone)?.0)
+}
+
 /// Writes the marked types: ids renumbered in their order, references to types
 /// not kept become `void` (0).
 fn emit(full: &Btf<'_>, marks: &Marks, output: Output) -> Result<(Vec<u8>, usize), Error> {

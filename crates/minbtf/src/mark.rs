@@ -94,6 +94,15 @@ impl Marks {
         Marks::default()
     }
 
+    /// Every type of `full` (base included), whole.
+    pub fn everything(full: &Btf<'_>) -> Marks {
+        let mut m = Marks::default();
+        for id in full.type_ids().filter(|&id| id != 0) {
+            m.mark_all(id);
+        }
+        m
+    }
+
     /// Kept type ids, ascending.
     pub fn kept(&self) -> impl Iterator<Item = TypeId> + '_ {
         self.types.keys().copied()
