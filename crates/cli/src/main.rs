@@ -30,6 +30,8 @@ enum Command {
     Build(cmd::build::Args),
     /// Generate Rust bindings (relocatable or fixed layout) from BTF.
     Gen(cmd::gen::Args),
+    /// Tailored BTF: the part of a kernel's BTF (or a tree of them) that objects' CO-RE relocations need.
+    MinBtf(cmd::min_btf::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Build(args) => cmd::build::run(args),
         Command::Gen(args) => cmd::gen::run(args),
+        Command::MinBtf(args) => cmd::min_btf::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,4 +6,5 @@ pub mod dump;
 pub mod explain;
 pub mod gen;
 pub mod link;
+pub mod min_btf;
 pub mod relocate;
