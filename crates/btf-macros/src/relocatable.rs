@@ -3,7 +3,7 @@
 //! in `.btfkit.types` for the link step.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, Fields, Item, LitInt};
 
@@ -166,6 +166,9 @@ fn composite<'a>(
     let kind = if union { quote!(Union) } else { quote!(Struct) };
     let mut shadow_fields = Vec::new();
     let mut descs = Vec::new();
+    // Named members' Rust names, and the types of the anonymous members.
+    let mut own_names = Vec::new();
+    let mut anon_types = Vec::new();
     for f in fields {
         let Some(ident) = &f.ident else { continue };
         let a = field_attrs(&f.attrs)?;
@@ -178,6 +181,11 @@ fn composite<'a>(
             .map(syn::LitStr::value)
             .filter(|n| *n != fname)
             .unwrap_or_default();
+        if anon {
+            anon_types.push(ty.clone());
+        } else {
+            own_names.push(fname.clone());
+        }
         shadow_fields.push(quote! {
             pub #ident: <#ty as ::btf::__private::BtfField>::Shadow
         });
@@ -202,16 +210,50 @@ fn composite<'a>(
             }
         },
     );
+    // The deref chain: the anonymous members' shadows, depth-first, then
+    // what follows this type in its parent's chain.
+    let mut target = quote!(__BtfNext);
+    for ty in anon_types.iter().rev() {
+        target = quote!(<#ty as ::btf::__private::Hoist>::Chain<#target>);
+    }
+    let check = if anon_types.is_empty() {
+        TokenStream::new()
+    } else {
+        quote_spanned! {name.span()=>
+            const _: () = ::btf::__private::check_hoisted_names(
+                <#name as ::btf::__private::Hoist>::NAMES,
+            );
+        }
+    };
     Ok(quote! {
         #opaque
 
         // The shadow is never instantiated; a struct (also for unions) with the
         // declared member names and types serves the compile-time path check.
+        // `__BtfNext` continues the deref chain through which the members of
+        // anonymous members are found (see `btf::__private::Hoist`).
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
-        #vis struct #shadow {
+        #vis struct #shadow<__BtfNext = ()> {
             #(#shadow_fields,)*
+            __btf_next: ::core::marker::PhantomData<__BtfNext>,
         }
+
+        impl<__BtfNext> ::core::ops::Deref for #shadow<__BtfNext> {
+            type Target = #target;
+            fn deref(&self) -> &Self::Target {
+                ::btf::__private::never()
+            }
+        }
+
+        impl ::btf::__private::Hoist for #name {
+            type Chain<__BtfNext> = #shadow<__BtfNext>;
+            const NAMES: &'static ::btf::__private::Names = &::btf::__private::Names {
+                own: &[#(#own_names),*],
+                anon: &[#(<#anon_types as ::btf::__private::Hoist>::NAMES),*],
+            };
+        }
+        #check
 
         // SAFETY: the descriptor below describes this type's declared fields.
         unsafe impl ::btf::__private::BtfField for #name {

@@ -361,3 +361,132 @@ pub fn shadow_of_pointee<P: PtrTarget>(_: P) -> &'static <P::Target as BtfField>
 pub fn uninit_for<S, V, F: FnOnce(&S) -> &V>(_: F) -> core::mem::MaybeUninit<V> {
     core::mem::MaybeUninit::uninit()
 }
+
+/// Implemented by `#[btf::relocatable]` structs and unions, for paths that
+/// name a member of an anonymous member directly, as C does
+/// (`sk.__sk_common.skc_dport`, `f.f_path`).
+///
+/// The shadow of such a type derefs to the shadows of its anonymous members,
+/// chained depth-first (the order in which clang searches them): the shadow
+/// of the first anonymous member derefs to its own anonymous members' and
+/// then to the second one's, and so on. A field that a shadow lacks is then
+/// found by rustc's autoderef, and a typo is still reported on its segment.
+pub trait Hoist {
+    /// This type's shadow, whose deref chain ends in `Next`.
+    type Chain<Next>;
+    /// The member names a path may use on this type, for the ambiguity check.
+    const NAMES: &'static Names;
+}
+
+/// The member names of a struct or union: its own (anonymous members
+/// excluded) and those its anonymous members hoist.
+pub struct Names {
+    /// Named members.
+    pub own: &'static [&'static str],
+    /// The anonymous members' names, in member order.
+    pub anon: &'static [&'static Names],
+}
+
+/// How many times `name` is reachable in `n` without a member name (C's
+/// lookup, which must find it once).
+const fn count(n: &Names, name: &str) -> usize {
+    let mut total = 0;
+    let mut i = 0;
+    while i < n.own.len() {
+        if str_eq(n.own[i], name) {
+            total += 1;
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while j < n.anon.len() {
+        total += count(n.anon[j], name);
+        j += 1;
+    }
+    total
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Fails (at compile time) when a name under an anonymous member of `root`
+/// is also the name of another member reachable from `root` (C rejects such
+/// a type, and a path naming it would be ambiguous).
+const fn check_under(root: &Names, n: &Names) {
+    let mut i = 0;
+    while i < n.own.len() {
+        if count(root, n.own[i]) > 1 {
+            ambiguous(n.own[i]);
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while j < n.anon.len() {
+        check_under(root, n.anon[j]);
+        j += 1;
+    }
+}
+
+/// Stops compilation with a message naming `name` (a const panic takes
+/// only a `&str`, so the message is assembled here). It only ever runs in
+/// const evaluation, where a panic is a compile error.
+#[allow(clippy::panic)]
+const fn ambiguous(name: &str) -> ! {
+    const HEAD: &[u8] = b"ambiguous member name `";
+    const TAIL: &[u8] =
+        b"`: the type and its anonymous members hold it more than once, so a path cannot name it";
+    let mut buf = [0u8; 256];
+    let mut n = 0;
+    let mut i = 0;
+    while i < HEAD.len() {
+        buf[n] = HEAD[i];
+        n += 1;
+        i += 1;
+    }
+    let name = name.as_bytes();
+    i = 0;
+    while i < name.len() && i < 128 {
+        buf[n] = name[i];
+        n += 1;
+        i += 1;
+    }
+    i = 0;
+    while i < TAIL.len() {
+        buf[n] = TAIL[i];
+        n += 1;
+        i += 1;
+    }
+    let (msg, _) = buf.split_at(n);
+    match core::str::from_utf8(msg) {
+        Ok(s) => panic!("{}", s),
+        Err(_) => panic!("ambiguous member name under an anonymous member"),
+    }
+}
+
+/// The compile-time check `#[btf::relocatable]` emits for a type with
+/// anonymous members: every name they hoist is unique in the type.
+pub const fn check_hoisted_names(root: &Names) {
+    let mut j = 0;
+    while j < root.anon.len() {
+        check_under(root, root.anon[j]);
+        j += 1;
+    }
+}
+
+/// Used only as the body of shadow `Deref`s, which path checks type-check
+/// and never run.
+pub fn never<'a, T>() -> &'a T {
+    unreachable!("btf path checks are type-checked, never run")
+}

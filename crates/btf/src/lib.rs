@@ -38,8 +38,10 @@
 //!   `#[cfg_attr(target_arch = "bpf", btf::relocatable)]` on a `#[repr(C)]`
 //!   struct: on the host it stays an ordinary struct.
 //!
-//! Field attributes: `#[btf(anon)]` marks an anonymous member (reached by its
-//! Rust name in paths, nameless in BTF, as clang writes it for `vmlinux.h`);
+//! Field attributes: `#[btf(anon)]` marks an anonymous member (nameless in
+//! BTF, as clang writes it for `vmlinux.h`): as in C, a path names its members
+//! directly (`sk.__sk_common.skc_dport` crosses two anonymous members of
+//! `sock_common`), or goes through it by its Rust name (`__anon_1.skc_dport`);
 //! `#[btf(bits = N)]` a bitfield of N bits whose storage type is the field's
 //! type; `#[btf(name = "self")]` a member whose BTF name differs from its Rust
 //! name (paths use the Rust name). Raw identifiers lose their `r#` (`r#type`

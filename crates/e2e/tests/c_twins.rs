@@ -86,3 +86,8 @@ fn all_queries_has_the_records_clang_writes() {
 fn query_cost_has_the_records_clang_writes() {
     compare("query-cost");
 }
+
+#[test]
+fn anon_members_has_the_records_clang_writes() {
+    compare("anon-members");
+}

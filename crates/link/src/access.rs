@@ -188,6 +188,88 @@ fn show_path(segments: &[Segment]) -> String {
         .join(".")
 }
 
+/// How deep [`find_member`] follows anonymous members (the access string
+/// holds at most 64 indices anyway).
+const MAX_ANON_DEPTH: usize = 32;
+
+/// One member step of a resolved name: its index in its parent, its bit
+/// offset there, its type and bitfield size.
+struct Step {
+    index: usize,
+    bit_offset: u64,
+    ty: TypeRef,
+    bitfield_size: u32,
+}
+
+/// The member `name` of the struct or union `owner`, as C finds it: a member
+/// of that name (anonymous ones by their Rust name, `__anon_1`), else a
+/// member of an anonymous struct or union member, searched depth-first at any
+/// depth, as clang does (its access string then holds the index of every
+/// anonymous member crossed). `None` when there is none; an error when the
+/// name is ambiguous (C rejects such a type; a Rust declaration may hold one).
+fn find_member(
+    table: &mut TypeTable,
+    owner: &str,
+    name: &str,
+    depth: usize,
+) -> std::result::Result<Option<Vec<Step>>, String> {
+    if depth > MAX_ANON_DEPTH {
+        return Err(format!(
+            "anonymous members nested more than {MAX_ANON_DEPTH} deep under {owner}"
+        ));
+    }
+    let fields = match table.get(owner).map(|d| &d.body) {
+        Some(Body::Struct(f) | Body::Union(f)) => f.clone(),
+        _ => {
+            return Err(format!(
+                "{owner} has no descriptor, so member {name} cannot be found"
+            ))
+        }
+    };
+    let layout = table.layout(owner).map_err(|e| e.to_string())?;
+    let place = |index: usize| {
+        layout
+            .members
+            .get(index)
+            .map(|p| (p.bit_offset, p.bitfield_size))
+            .ok_or_else(|| format!("{owner}: member {} has no layout", fields[index].name))
+    };
+    if let Some(index) = fields.iter().position(|f| f.name == name) {
+        let (bit_offset, bitfield_size) = place(index)?;
+        return Ok(Some(vec![Step {
+            index,
+            bit_offset,
+            ty: fields[index].ty.clone(),
+            bitfield_size,
+        }]));
+    }
+    let mut found: Option<(Vec<Step>, String)> = None;
+    for (index, f) in fields.iter().enumerate().filter(|(_, f)| f.anonymous) {
+        let inner = match &f.ty {
+            TypeRef::Struct(n) | TypeRef::Union(n) => n.clone(),
+            _ => continue,
+        };
+        let (bit_offset, bitfield_size) = place(index)?;
+        if let Some(rest) = find_member(table, &inner, name, depth + 1)? {
+            if let Some((_, first)) = &found {
+                return Err(format!(
+                    "member {name} of {owner} is ambiguous: it is in anonymous members {first} and {}",
+                    f.name
+                ));
+            }
+            let mut steps = vec![Step {
+                index,
+                bit_offset,
+                ty: f.ty.clone(),
+                bitfield_size,
+            }];
+            steps.extend(rest);
+            found = Some((steps, f.name.clone()));
+        }
+    }
+    Ok(found.map(|(steps, _)| steps))
+}
+
 /// Walks `segments` from the struct or union `root`: member indices, array
 /// indices and the bit offset, as clang's access string and libbpf's spec.
 fn walk(
@@ -215,32 +297,21 @@ fn walk(
                 ))
             }
         };
-        let fields = match table.get(&name).map(|d| &d.body) {
-            Some(Body::Struct(f) | Body::Union(f)) => f.clone(),
-            _ => {
-                return Err(format!(
-                    "{current} has no descriptor, so member {} cannot be found",
-                    segment.name
-                ))
-            }
-        };
-        let layout = table.layout(&name).map_err(|e| e.to_string())?;
-        let index = fields
-            .iter()
-            .position(|f| f.name == segment.name)
-            .ok_or_else(|| format!("{current} has no member {}", segment.name))?;
-        let field = &fields[index];
-        let place = layout
-            .members
-            .get(index)
-            .ok_or_else(|| format!("{current}: member {} has no layout", segment.name))?;
-        indices.push(index as u64);
-        bit_offset += place.bit_offset;
-        current = field.ty.clone();
-        last = Some(Last::Member {
-            ty: field.ty.clone(),
-            bitfield_size: place.bitfield_size,
-        });
+        let steps = find_member(table, &name, &segment.name, 0)?.ok_or_else(|| {
+            format!(
+                "{current} has no member {} (nor has any anonymous member in it)",
+                segment.name
+            )
+        })?;
+        for step in steps {
+            indices.push(step.index as u64);
+            bit_offset += step.bit_offset;
+            current = step.ty.clone();
+            last = Some(Last::Member {
+                ty: step.ty,
+                bitfield_size: step.bitfield_size,
+            });
+        }
         for &i in &segment.indices {
             let TypeRef::Array(elem, n) = &current else {
                 return Err(format!(
@@ -532,6 +603,42 @@ mod tests {
             resolve_marker("btfkit:v1:local_type_id:inner:").unwrap(),
             ("inner".into(), "0".into(), LocalValue::LocalTypeId)
         );
+    }
+
+    #[test]
+    fn names_inside_anonymous_members_resolve_as_clang_does() {
+        const ANON: &str = "BTFKIT1 struct outer{a:i4;?__anon_1:union u1;?__anon_2:struct s2;}\n\
+             BTFKIT1 union u1{x:i4;?__anon_1:struct s3;}\n\
+             BTFKIT1 struct s3{y:i8;z:i4;}\n\
+             BTFKIT1 struct s2{w:i2;}\n\
+             BTFKIT1 struct dup{?__anon_1:struct s2;?__anon_2:struct s2;}\n";
+        let mut table = TypeTable::new(parse_section(ANON.as_bytes()).unwrap()).unwrap();
+        let mut run = |m: &str| {
+            resolve(&mut table, &parse_marker(m).unwrap(), m, false)
+                .map(|r| (r.access, r.value))
+                .map_err(|e| e.to_string())
+        };
+        for (path, access, offset) in [
+            ("z", "0:1:1:1", 16),
+            ("y", "0:1:1:0", 8),
+            ("x", "0:1:0", 8),
+            ("w", "0:2:0", 24),
+            // The Rust names of anonymous members still work, and mix.
+            ("__anon_1.z", "0:1:1:1", 16),
+            ("__anon_1.__anon_1.z", "0:1:1:1", 16),
+            ("__anon_2.w", "0:2:0", 24),
+        ] {
+            let m = format!("btfkit:v1:byte_off:outer:{path}");
+            assert_eq!(
+                run(&m).unwrap(),
+                (access.to_string(), LocalValue::Const(offset)),
+                "{m}"
+            );
+        }
+        let e = run("btfkit:v1:byte_off:outer:q").unwrap_err();
+        assert!(e.contains("has no member q"), "{e}");
+        let e = run("btfkit:v1:byte_off:dup:w").unwrap_err();
+        assert!(e.contains("member w of dup is ambiguous"), "{e}");
     }
 
     #[test]
