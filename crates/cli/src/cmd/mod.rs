@@ -7,3 +7,4 @@ pub mod explain;
 pub mod gen;
 pub mod link;
 pub mod relocate;
+pub mod version;
