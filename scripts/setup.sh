@@ -51,3 +51,9 @@ if ! mountpoint -q /sys/fs/bpf; then
     say "mounting bpffs at /sys/fs/bpf"
     mount -t bpf bpf /sys/fs/bpf
 fi
+
+# `btfkit` on PATH (~/.cargo/bin): rebuilt only when the clone changed.
+if command -v cargo >/dev/null; then
+    say "installing btfkit into ${CARGO_HOME:-$HOME/.cargo}/bin (cargo install --path crates/cli)"
+    cargo install --path "$(dirname "$0")/../crates/cli" --locked --quiet
+fi

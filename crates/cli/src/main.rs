@@ -35,6 +35,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if cmd::version::handled() {
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),

@@ -59,8 +59,12 @@ fn build(manifest: &Path) -> anyhow::Result<Vec<u8>> {
         "demo: building {} for bpfel-unknown-none",
         manifest.display()
     );
-    let tc = crate::cmd::build::find_toolchain()?;
-    let artifacts = crate::cmd::build::build_crate(&tc, manifest, true)?;
+    let tc = btfkit_build::find_toolchain()?;
+    let options = btfkit_build::BuildOptions {
+        release: true,
+        ..Default::default()
+    };
+    let artifacts = btfkit_build::build_crate(&tc, manifest, &options)?;
     let artifact = artifacts.first().context("cargo produced no artifact")?;
     let built =
         std::fs::read(artifact).with_context(|| format!("reading {}", artifact.display()))?;

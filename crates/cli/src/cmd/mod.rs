@@ -8,3 +8,4 @@ pub mod gen;
 pub mod link;
 pub mod min_btf;
 pub mod relocate;
+pub mod version;
