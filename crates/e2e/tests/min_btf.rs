@@ -98,7 +98,7 @@ fn engine_view(d: &Decision) -> String {
         }
     }
     format!(
-        "{} {} insn {} relo #{} <{}> {} => {:?} {:?} error={}",
+        "{} {} insn {} relo #{} <{}> {} => {:?} {:?} error={} poisoned={}",
         d.section,
         d.prog,
         d.insn,
@@ -107,7 +107,8 @@ fn engine_view(d: &Decision) -> String {
         d.local,
         d.target.as_deref().map(strip),
         f,
-        d.error.is_some()
+        d.error().is_some(),
+        d.poisoned()
     )
 }
 

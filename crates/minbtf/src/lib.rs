@@ -158,7 +158,7 @@ fn tailor_indexed(
             relocated
                 .decisions
                 .iter()
-                .filter(|d| d.error.is_some())
+                .filter(|d| d.error().is_some())
                 .map(|decision| Failure {
                     object: name.to_string(),
                     decision: decision.clone(),
@@ -199,7 +199,8 @@ fn same_decision(a: &Decision, b: &Decision) -> bool {
     };
     a.kind == b.kind
         && a.local == b.local
-        && a.error.is_some() == b.error.is_some()
+        && a.error().is_some() == b.error().is_some()
+        && a.poisoned() == b.poisoned()
         && a.target_type_id.is_some() == b.target_type_id.is_some()
         && value(a) == value(b)
 }

@@ -117,7 +117,7 @@ fn one(
                 "relo": f.decision.relo_idx,
                 "kind": f.decision.kind.short_name(),
                 "local": f.decision.local,
-                "error": f.decision.error,
+                "error": f.decision.error(),
             })).collect::<Vec<_>>(),
         });
         println!("{v:#}");
