@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     for d in relocated.decisions.iter().filter(|d| d.poisoned()) {
         let reach = match &d.reachability {
-            Some(btfkit_reloc::Reachability::Unreachable { guard }) => {
+            Some(btfkit_reloc::Reachability::Unreachable { guard, .. }) => {
                 format!("unreachable: {guard}")
             }
             _ => "REACHABLE: the verifier will reject the program".to_string(),
