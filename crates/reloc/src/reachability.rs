@@ -135,7 +135,10 @@ impl State {
 
     /// The bytes `[off, off + size)` now hold scalar data.
     fn clobber(&mut self, off: i64, size: i64) {
-        self.stack.retain(|&k, _| k + 8 <= off || k >= off + size);
+        // i128: offsets come from hostile code and may sit at the ends of i64.
+        let (off, end) = (off as i128, off as i128 + size as i128);
+        self.stack
+            .retain(|&k, _| k as i128 + 8 <= off || k as i128 >= end);
     }
 
     /// A store through a pointer that may point anywhere in the stack.
@@ -441,11 +444,11 @@ impl Flow<'_, '_> {
             // LDX
             0x01 => {
                 s.regs[dst] = match s.regs[src] {
-                    Val::Fp(k) if i.code == 0x79 => s.fill(k + i.off as i64),
+                    Val::Fp(k) if i.code == 0x79 => s.fill(k.wrapping_add(i.off as i64)),
                     // the verifier reads frozen read-only maps as constants
                     Val::Ro(ro, k) if i.code & 0xe0 == 0x60 => self
                         .code
-                        .rodata_read(ro, k + i.off as i64, size)
+                        .rodata_read(ro, k.wrapping_add(i.off as i64), size)
                         .map_or(Val::Other, |v| Val::Known(v, None)),
                     // a stack pointer read back in part, or from a wild stack
                     Val::Fp(_) | Val::Unknown => Val::Unknown,
@@ -464,7 +467,7 @@ impl Flow<'_, '_> {
                 }
                 match s.regs[dst] {
                     Val::Fp(k) => {
-                        let at = k + i.off as i64;
+                        let at = k.wrapping_add(i.off as i64);
                         s.clobber(at, size);
                         if i.code == 0x7b && at % 8 == 0 {
                             s.stack.insert(at, s.regs[src]);
@@ -504,10 +507,10 @@ impl Flow<'_, '_> {
                                     (true, 1, Val::Known(n, _)) if n <= 512 => {
                                         s.clobber(k, n as i64)
                                     }
-                                    (true, 1, _) => s.clobber(k, -k),
+                                    (true, 1, _) => s.clobber(k, k.saturating_neg()),
                                     (true, _, _) => {}
                                     (false, _, _) => {
-                                        s.clobber(k, -k);
+                                        s.clobber(k, k.saturating_neg());
                                         if pseudo {
                                             s.scramble();
                                         }
