@@ -33,24 +33,11 @@ const GUARD_CASES: [(u32, bool); 7] = [
 
 fn guards(case: u32) -> Vec<u8> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reloc/tests/data/guards.bpf.c");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("engine-guards{case}.o"));
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(format!("-DCASE={case}"))
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    std::fs::read(out).unwrap()
+    common::clang_bpf(
+        &src,
+        &format!("engine-guards{case}.o"),
+        &[&format!("-DCASE={case}")],
+    )
 }
 
 /// Loads every program of `object`: Ok, or Err(libbpf's and the verifier's output).

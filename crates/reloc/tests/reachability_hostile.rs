@@ -5,35 +5,15 @@
 //! for every poisoned instruction, in bounded time.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use btfkit_model::Btf;
 use btfkit_reloc::{relocate_object, Target};
 
+mod common;
+
 fn clang(src: &str, define: &str, out: &str) -> Vec<u8> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(src);
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(define)
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    std::fs::read(out).unwrap()
+    std::fs::read(common::clang_with(src, out, &[define])).unwrap()
 }
 
 /// xorshift64*: deterministic, no dependency.
