@@ -137,6 +137,20 @@ fn split_btf_without_base_asks_for_base() {
         stderr.contains("split BTF") && stderr.contains("--base"),
         "{stderr}"
     );
+    // The same split BTF with strings that start with the empty string: its
+    // type ids past its own are what gives it away.
+    let mut data = std::fs::read(&split).unwrap();
+    let word = |at: usize| u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+    let strings = word(4) + word(16);
+    data[strings] = 0;
+    let zero = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explain-split-nul.btf");
+    std::fs::write(&zero, &data).unwrap();
+    let (code, _, stderr) = explain(&[obj.as_os_str(), "--target".as_ref(), zero.as_os_str()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("split BTF") && stderr.contains("--base"),
+        "{stderr}"
+    );
     let base = dir.join("btf_testmod.base.btf");
     let (code, stdout, stderr) = explain(&[
         obj.as_os_str(),

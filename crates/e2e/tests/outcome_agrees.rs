@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use btfkit_e2e::corpus;
@@ -27,26 +26,8 @@ fn reloc_data(name: &str) -> PathBuf {
 
 /// `src` compiled by clang-22 for BPF (with libbpf's headers), as bytes.
 fn clang(src: &Path) -> Vec<u8> {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "outcome-{}.o",
-        src.file_name().unwrap().to_string_lossy()
-    ));
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    std::fs::read(out).unwrap()
+    let name = src.file_name().unwrap().to_string_lossy();
+    common::clang_bpf(src, &format!("outcome-{name}.o"), &[])
 }
 
 fn insn_at(bytes: &[u8], idx: usize, endian: Endian) -> Option<Insn> {

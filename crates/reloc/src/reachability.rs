@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use btfkit_object::{BpfObject, Endian, Insn, INSN_SIZE};
+use btfkit_object::{BpfObject, DataSectionKind, Endian, Insn, INSN_SIZE};
 
 /// Where a poisoned instruction stands once the relocated constants decide
 /// the branches they guard.
@@ -35,6 +35,10 @@ pub enum Reach {
     Reachable,
     /// No path reaches it.
     Unreachable(Guard),
+    /// No path reaches it with the object's own `.rodata*` contents, which the
+    /// verifier reads as constants (libbpf freezes those maps); a loader that
+    /// changes them first (a skeleton's `rodata->...`) may make it reachable.
+    UnreachableWithRodata(Guard),
 }
 
 /// Why a poisoned instruction is unreachable.
@@ -66,6 +70,8 @@ enum Val {
     Known(u64, Option<Loc>),
     /// `r10 + offset`.
     Fp(i64),
+    /// A pointer into read-only data (`.rodata*`, section index) at an offset.
+    Ro(usize, i64),
 }
 
 impl Val {
@@ -73,13 +79,14 @@ impl Val {
         match (self, other) {
             (a, b) if a == b => a,
             (Val::Known(a, o), Val::Known(b, _)) if a == b => Val::Known(a, o),
-            (Val::Known(..) | Val::Other, Val::Known(..) | Val::Other) => Val::Other,
+            (a, b) if a.scalar() && b.scalar() => Val::Other,
             _ => Val::Unknown,
         }
     }
 
+    /// Not a pointer into this frame's stack.
     fn scalar(self) -> bool {
-        matches!(self, Val::Known(..) | Val::Other)
+        matches!(self, Val::Known(..) | Val::Other | Val::Ro(..))
     }
 }
 
@@ -128,7 +135,10 @@ impl State {
 
     /// The bytes `[off, off + size)` now hold scalar data.
     fn clobber(&mut self, off: i64, size: i64) {
-        self.stack.retain(|&k, _| k + 8 <= off || k >= off + size);
+        // i128: offsets come from hostile code and may sit at the ends of i64.
+        let (off, end) = (off as i128, off as i128 + size as i128);
+        self.stack
+            .retain(|&k, _| k as i128 + 8 <= off || k as i128 >= end);
     }
 
     /// A store through a pointer that may point anywhere in the stack.
@@ -155,6 +165,10 @@ const BUF_HELPERS: [i32; 8] = [4, 16, 45, 112, 113, 114, 115, 148];
 struct Code<'o> {
     obj: &'o BpfObject<'o>,
     insns: HashMap<usize, Vec<Insn>>,
+    /// Read-only data sections whose contents the verifier reads as constants
+    /// (libbpf freezes `.rodata*` maps); empty when the analysis must not
+    /// assume the object's initial values.
+    rodata: HashMap<usize, &'o [u8]>,
 }
 
 impl Code<'_> {
@@ -177,6 +191,40 @@ impl Code<'_> {
                 Some((sec, usize::try_from(at).ok()?))
             }
         }
+    }
+
+    /// The `ld_imm64` at `loc` as a pointer into read-only data, if it is one.
+    fn rodata_ptr(&self, (sec, idx): Loc, insn: &Insn) -> Option<Val> {
+        if self.rodata.is_empty() || insn.src_reg != 0 {
+            return None;
+        }
+        let r = self.obj.relocation_at(sec, (idx * INSN_SIZE) as u64)?;
+        let sym = self.obj.symbol(r.symbol_index)?;
+        let ro = sym.section_index?;
+        self.rodata
+            .contains_key(&ro)
+            .then(|| Val::Ro(ro, (sym.value as i64).wrapping_add(insn.imm as i64)))
+    }
+
+    /// `size` bytes at `off` of read-only section `ro`, zero-extended.
+    fn rodata_read(&self, ro: usize, off: i64, size: i64) -> Option<u64> {
+        let data = self.rodata.get(&ro)?;
+        let at = usize::try_from(off).ok()?;
+        let bytes = data.get(at..at.checked_add(size as usize)?)?;
+        let mut v = [0u8; 8];
+        let endian = self.obj.endian();
+        Some(match size {
+            1 => bytes[0] as u64,
+            2 => endian.read_u16([bytes[0], bytes[1]]) as u64,
+            4 => {
+                v[..4].copy_from_slice(bytes);
+                endian.read_u32([v[0], v[1], v[2], v[3]]) as u64
+            }
+            _ => {
+                v.copy_from_slice(bytes);
+                endian.read_u64(v)
+            }
+        })
     }
 
     /// The function of `loc`: its first and one-past-last instruction.
@@ -341,6 +389,13 @@ impl Flow<'_, '_> {
                     (0x10, Val::Known(v, _), Val::Fp(k)) if wide => {
                         Val::Fp(k.wrapping_sub(v as i64))
                     }
+                    (0x00, Val::Known(v, _), Val::Ro(sec, k)) if wide => {
+                        Val::Ro(sec, k.wrapping_add(v as i64))
+                    }
+                    (0x10, Val::Known(v, _), Val::Ro(sec, k)) if wide => {
+                        Val::Ro(sec, k.wrapping_sub(v as i64))
+                    }
+                    (0xb0, Val::Ro(sec, k), _) if wide && i.off == 0 => Val::Ro(sec, k),
                     (_, Val::Known(b, ob), Val::Known(x, ox)) if i.off == 0 => {
                         // The relocated value that decides: an absent thing's 0 first.
                         let o = if b == 0 && ob.is_some() {
@@ -375,7 +430,7 @@ impl Flow<'_, '_> {
                         Val::Known(i.imm as u32 as u64 | hi << 32, origin)
                     } else {
                         // a map, global data, extern or function address
-                        Val::Other
+                        self.code.rodata_ptr(loc, &i).unwrap_or(Val::Other)
                     };
                     self.reach((sec, idx + 2), &s);
                 } else {
@@ -389,7 +444,12 @@ impl Flow<'_, '_> {
             // LDX
             0x01 => {
                 s.regs[dst] = match s.regs[src] {
-                    Val::Fp(k) if i.code == 0x79 => s.fill(k + i.off as i64),
+                    Val::Fp(k) if i.code == 0x79 => s.fill(k.wrapping_add(i.off as i64)),
+                    // the verifier reads frozen read-only maps as constants
+                    Val::Ro(ro, k) if i.code & 0xe0 == 0x60 => self
+                        .code
+                        .rodata_read(ro, k.wrapping_add(i.off as i64), size)
+                        .map_or(Val::Other, |v| Val::Known(v, None)),
                     // a stack pointer read back in part, or from a wild stack
                     Val::Fp(_) | Val::Unknown => Val::Unknown,
                     // other memory holds no pointer into this stack that can be used as one
@@ -407,7 +467,7 @@ impl Flow<'_, '_> {
                 }
                 match s.regs[dst] {
                     Val::Fp(k) => {
-                        let at = k + i.off as i64;
+                        let at = k.wrapping_add(i.off as i64);
                         s.clobber(at, size);
                         if i.code == 0x7b && at % 8 == 0 {
                             s.stack.insert(at, s.regs[src]);
@@ -447,10 +507,10 @@ impl Flow<'_, '_> {
                                     (true, 1, Val::Known(n, _)) if n <= 512 => {
                                         s.clobber(k, n as i64)
                                     }
-                                    (true, 1, _) => s.clobber(k, -k),
+                                    (true, 1, _) => s.clobber(k, k.saturating_neg()),
                                     (true, _, _) => {}
                                     (false, _, _) => {
-                                        s.clobber(k, -k);
+                                        s.clobber(k, k.saturating_neg());
                                         if pseudo {
                                             s.scramble();
                                         }
@@ -570,9 +630,44 @@ pub fn poisoned_reach(
     for (sec, bytes) in patched {
         insns.insert(*sec, decode(bytes));
     }
-    let code = Code { obj, insns };
+    let conservative = Code {
+        obj,
+        insns,
+        rodata: HashMap::new(),
+    };
+    let flow = analyze(&conservative, sites);
+    let mut out: Vec<Reach> = poisoned.iter().map(|&p| verdict(&flow, p)).collect();
+    // Those reachable for any .rodata: again with the object's own values.
+    if out.contains(&Reach::Reachable) {
+        let rodata: HashMap<usize, &[u8]> = obj
+            .data_sections()
+            .into_iter()
+            .filter(|d| d.kind == DataSectionKind::Rodata)
+            .map(|d| (d.section_index, d.data))
+            .collect();
+        if !rodata.is_empty() {
+            let with = Code {
+                rodata,
+                ..conservative
+            };
+            let flow = analyze(&with, sites);
+            for (r, &p) in out.iter_mut().zip(poisoned) {
+                if *r == Reach::Reachable {
+                    if let Reach::Unreachable(g) = verdict(&flow, p) {
+                        *r = Reach::UnreachableWithRodata(g);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The flow of every program of `code` from its entry points.
+fn analyze<'c, 'o>(code: &'c Code<'o>, sites: &'c HashSet<Loc>) -> Flow<'c, 'o> {
+    let obj = code.obj;
     let mut flow = Flow {
-        code: &code,
+        code,
         sites,
         states: HashMap::new(),
         work: VecDeque::new(),
@@ -602,36 +697,35 @@ pub fn poisoned_reach(
         flow.reach(root, &State::entry(Val::Other));
     }
     flow.run();
-    poisoned
+    flow
+}
+
+/// Whether the flow reaches poisoned instruction `p`, and if not, why.
+fn verdict(flow: &Flow<'_, '_>, p: Loc) -> Reach {
+    let code = flow.code;
+    if flow.states.contains_key(&p) {
+        return Reach::Reachable;
+    }
+    let (start, end) = code.function_of(p);
+    let in_function = |l: &Loc| l.0 == p.0 && start <= l.1 && l.1 < end;
+    if !flow.states.keys().any(in_function) {
+        return Reach::Unreachable(Guard::NotCalled);
+    }
+    // The reached jumps whose never-taken edge leads to it, relocation-decided
+    // first, the innermost (the last such jump before it) first.
+    let mut guards: Vec<(&Loc, &(Loc, Option<Loc>))> = flow
+        .decided
         .iter()
-        .map(|&p| {
-            if flow.states.contains_key(&p) {
-                return Reach::Reachable;
-            }
-            let (start, end) = code.function_of(p);
-            let in_function = |l: &Loc| l.0 == p.0 && start <= l.1 && l.1 < end;
-            if !flow.states.keys().any(in_function) {
-                return Reach::Unreachable(Guard::NotCalled);
-            }
-            // The reached jumps whose never-taken edge leads to it, relocation-decided first,
-            let mut guards: Vec<(&Loc, &(Loc, Option<Loc>))> = flow
-                .decided
-                .iter()
-                .filter(|(j, (pruned, _))| {
-                    in_function(j) && leads_to(&code, *pruned, p, &in_function)
-                })
-                .collect();
-            // The innermost guard: the last such jump before it.
-            guards.sort_by_key(|(j, (_, o))| (o.is_none(), j.1 > p.1, std::cmp::Reverse(j.1)));
-            match guards.first() {
-                Some((j, (_, o))) => Reach::Unreachable(Guard::Branch {
-                    jump: j.1,
-                    relo: *o,
-                }),
-                None => Reach::Unreachable(Guard::Other),
-            }
-        })
-        .collect()
+        .filter(|(j, (pruned, _))| in_function(j) && leads_to(code, *pruned, p, &in_function))
+        .collect();
+    guards.sort_by_key(|(j, (_, o))| (o.is_none(), j.1 > p.1, std::cmp::Reverse(j.1)));
+    match guards.first() {
+        Some((j, (_, o))) => Reach::Unreachable(Guard::Branch {
+            jump: j.1,
+            relo: *o,
+        }),
+        None => Reach::Unreachable(Guard::Other),
+    }
 }
 
 /// Whether `to` is reachable from `from` in the plain control flow of one function.

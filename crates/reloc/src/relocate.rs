@@ -180,6 +180,9 @@ pub enum Reachability {
     Unreachable {
         /// Why, e.g. `guarded by insn 74 field_exists sock.sk_ino = 0 (jump at insn 75)`.
         guard: String,
+        /// Only with the object's own `.rodata` contents (which the verifier
+        /// reads as constants): a loader that changes them first may reach it.
+        rodata: bool,
     },
 }
 
@@ -464,27 +467,34 @@ fn mark_reachability(
     }
     let reach = poisoned_reach(obj, sections, &applied, &poisoned);
     for (n, r) in poisoned_at.into_iter().zip(reach) {
+        let guard = |g: Guard| match g {
+            Guard::Branch { jump, relo } => {
+                let sec = section_of(&decisions[n].section).unwrap_or(0);
+                let jump = obj
+                    .locate_insn(sec, (jump * 8) as u64)
+                    .map_or(jump, |l| l.insn_index);
+                match relo.and_then(|r| guards.get(&r)) {
+                    Some(g) => format!("guarded by {g} (jump at insn {jump})"),
+                    None => format!("guarded by the jump at insn {jump}"),
+                }
+            }
+            Guard::NotCalled => "its function is called from no reachable instruction".into(),
+            Guard::Other => {
+                "no path reaches it once the relocated constants decide the branches".into()
+            }
+        };
         decisions[n].reachability = Some(match r {
             Reach::Reachable => Reachability::Reachable,
             Reach::Unreachable(g) => Reachability::Unreachable {
-                guard: match g {
-                    Guard::Branch { jump, relo } => {
-                        let sec = section_of(&decisions[n].section).unwrap_or(0);
-                        let jump = obj
-                            .locate_insn(sec, (jump * 8) as u64)
-                            .map_or(jump, |l| l.insn_index);
-                        match relo.and_then(|r| guards.get(&r)) {
-                            Some(g) => format!("guarded by {g} (jump at insn {jump})"),
-                            None => format!("guarded by the jump at insn {jump}"),
-                        }
-                    }
-                    Guard::NotCalled => {
-                        "its function is called from no reachable instruction".into()
-                    }
-                    Guard::Other => {
-                        "no path reaches it once the relocated constants decide the branches".into()
-                    }
-                },
+                guard: guard(g),
+                rodata: false,
+            },
+            Reach::UnreachableWithRodata(g) => Reachability::Unreachable {
+                guard: format!(
+                    "{} with the object's .rodata values; reachable if a loader changes them",
+                    guard(g)
+                ),
+                rodata: true,
             },
         });
     }

@@ -5,42 +5,16 @@
 //! btfkit and by libbpf 1.7. Every decision libbpf logs must be btfkit's too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use btfkit_model::Btf;
 use btfkit_reloc::{relocate_object, Target};
 
 mod common;
-use common::{libbpf_relocate, our_decision};
+use common::{clang_with, libbpf_relocate, our_decision};
 
 fn clang(src: &str, out: &str) -> PathBuf {
     clang_with(src, out, &[])
-}
-
-/// `tests/data/<src>` compiled by clang-22 for BPF with `extra` arguments.
-fn clang_with(src: &str, out: &str, extra: &[&str]) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(src);
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .args(extra)
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    out
 }
 
 /// (libbpf's decision, btfkit's decision) for every relocation libbpf logged.

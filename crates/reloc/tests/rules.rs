@@ -281,3 +281,45 @@ fn patching_checks_the_original_value_and_rewrites_each_form() {
     );
     assert_eq!(ldx[0], 0x85);
 }
+
+/// libbpf resizes a load unless an int's encoding is exactly `SIGNED`: a
+/// `SIGNED | CHAR` char (as pahole may encode one) counts as unsigned, a
+/// `SIGNED` one does not.
+#[test]
+fn resize_is_refused_only_for_an_encoding_of_exactly_signed() {
+    let one = |encoding: u32| {
+        let mut l = Btf::new();
+        let lc = l
+            .add(&NewType::Int {
+                name: "char",
+                size: 1,
+                encoding: IntEncoding(encoding),
+                offset: 0,
+                bits: 8,
+            })
+            .unwrap();
+        let ls = l
+            .add(&NewType::Struct {
+                name: "s",
+                size: 1,
+                members: vec![member("c", lc, 0)],
+            })
+            .unwrap();
+        let mut t = Btf::new();
+        let tu = int(&mut t, "unsigned short", 2, false);
+        let ts = t
+            .add(&NewType::Struct {
+                name: "s",
+                size: 2,
+                members: vec![member("c", tu, 0)],
+            })
+            .unwrap();
+        let spec = parse_spec(&l, ls, "0:0", K::FieldByteOffset).unwrap();
+        let target = match_candidate(&l, &spec, K::FieldByteOffset, &t, ts).unwrap();
+        calc(&l, &spec, &t, target.as_ref(), K::FieldByteOffset).unwrap()
+    };
+    assert!(one(IntEncoding::SIGNED).fail_memsz_adjust);
+    assert!(!one(IntEncoding::SIGNED | IntEncoding::CHAR).fail_memsz_adjust);
+    assert!(!one(IntEncoding::CHAR).fail_memsz_adjust);
+    assert!(!one(0).fail_memsz_adjust);
+}

@@ -18,7 +18,7 @@ pub struct Args {
     /// Base BTF when --target is split (module) BTF.
     #[arg(long)]
     pub base: Option<PathBuf>,
-    /// A JSON array with fields prog, insn, kind, local_type, access, target_type_id, target, outcome (applied/poisoned/failed), old, new, poisoned, reachable (poisoned only: can the verifier reach it), guard (why not), reason. Exit 0: loadable (nothing failed, every poison unreachable); 1: a reachable poison or a failure; 2: bad input.
+    /// A JSON array with fields prog, insn, kind, local_type, access, target_type_id, target, outcome (applied/poisoned/failed), old, new, poisoned, reachable (poisoned only: can the verifier reach it), guard (why not), rodata_dependent (unreachable only with the object's .rodata values), reason. Exit 0: loadable (nothing failed, every poison unreachable); 1: a reachable poison or a failure; 2: bad input.
     #[arg(long)]
     pub json: bool,
 }
@@ -74,8 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "new": new,
                     "poisoned": d.poisoned(),
                     "reachable": reachable_json(d),
+                    "rodata_dependent": matches!(
+                        d.reachability,
+                        Some(Reachability::Unreachable { rodata: true, .. })
+                    ),
                     "guard": match &d.reachability {
-                        Some(Reachability::Unreachable { guard }) => Some(guard.as_str()),
+                        Some(Reachability::Unreachable { guard, .. }) => Some(guard.as_str()),
                         _ => None,
                     },
                     "reason": d.reason(),
@@ -92,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let result = match (&d.outcome, &d.target) {
                 (Outcome::Failed { reason }, _) => format!("FAILED: {reason}"),
                 (Outcome::Poisoned { reason }, _) => match &d.reachability {
-                    Some(Reachability::Unreachable { guard }) => {
+                    Some(Reachability::Unreachable { guard, .. }) => {
                         format!("poisoned (unreachable: {guard}): {reason}")
                     }
                     _ => format!("POISONED (reachable: fails verification): {reason}"),

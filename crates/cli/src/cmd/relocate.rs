@@ -31,9 +31,19 @@ pub fn load_target(
 ) -> anyhow::Result<Btf<'static>> {
     let data = crate::cmd::dump::btf_bytes(target)?;
     match base {
-        None => Btf::parse_owned(data).map_err(|e| match e {
+        None => Btf::parse_owned(data)
+            .and_then(|btf| btf.validate().map(|()| btf))
+            .map_err(|e| match e {
             btfkit_model::Error::SplitWithoutBase => anyhow::anyhow!(
                 "target BTF {}: {e}; pass --base with that base, e.g. --base /sys/kernel/btf/vmlinux",
+                target.display()
+            ),
+            // Names or type ids past its own: split BTF read alone may look
+            // like this (when its strings start with the empty string).
+            e @ (btfkit_model::Error::BadType { .. }
+            | btfkit_model::Error::BadTypeId { .. }
+            | btfkit_model::Error::BadStringOffset(_)) => anyhow::anyhow!(
+                "target BTF {}: {e} (if it is split BTF, e.g. a kernel module's, pass --base with its base)",
                 target.display()
             ),
             e => anyhow::Error::new(e).context(format!("target BTF {}", target.display())),
@@ -86,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     for d in relocated.decisions.iter().filter(|d| d.poisoned()) {
         let reach = match &d.reachability {
-            Some(btfkit_reloc::Reachability::Unreachable { guard }) => {
+            Some(btfkit_reloc::Reachability::Unreachable { guard, .. }) => {
                 format!("unreachable: {guard}")
             }
             _ => "REACHABLE: the verifier will reject the program".to_string(),

@@ -71,7 +71,13 @@ pub fn clang_twin(example: &str) -> Vec<u8> {
         .join("../../examples")
         .join(example)
         .join("twin.bpf.c");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{example}-twin.o"));
+    clang_bpf(&src, &format!("{example}-twin.o"), &[])
+}
+
+/// `src` compiled by clang-22 for BPF with libbpf's headers and `extra`
+/// arguments into `CARGO_TARGET_TMPDIR/<out>`; the object's bytes.
+pub fn clang_bpf(src: &Path, out: &str, extra: &[&str]) -> Vec<u8> {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
     let st = Command::new("clang-22")
         .args([
             "-target",
@@ -81,7 +87,8 @@ pub fn clang_twin(example: &str) -> Vec<u8> {
             "-c",
             "-I/usr/include/x86_64-linux-gnu",
         ])
-        .arg(&src)
+        .args(extra)
+        .arg(src)
         .arg("-o")
         .arg(&out)
         .status()

@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{c_char, c_int, CStr, CString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Mutex;
 
 static LOG: Mutex<String> = Mutex::new(String::new());
@@ -140,4 +141,30 @@ pub fn our_decision(d: &btfkit_reloc::Decision) -> String {
             .unwrap_or(note)
             .to_string(),
     }
+}
+
+/// `tests/data/<src>` compiled by clang-22 for BPF (libbpf's headers) with
+/// `extra` arguments into `CARGO_TARGET_TMPDIR/<out>`.
+pub fn clang_with(src: &str, out: &str, extra: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(src);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
+    let st = Command::new("clang-22")
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-c",
+            "-I/usr/include/x86_64-linux-gnu",
+        ])
+        .args(extra)
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("clang-22 is required (scripts/setup.sh installs it)");
+    assert!(st.success(), "clang-22 failed on {}", src.display());
+    out
 }
