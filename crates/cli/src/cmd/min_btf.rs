@@ -119,7 +119,7 @@ fn one(
                 "relo": f.decision.relo_idx,
                 "kind": f.decision.kind.short_name(),
                 "local": f.decision.local,
-                "error": f.decision.error,
+                "error": btfkit_minbtf::failure(&f.decision),
             })).collect::<Vec<_>>(),
         });
         println!("{v:#}");
