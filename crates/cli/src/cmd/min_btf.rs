@@ -147,6 +147,12 @@ fn tree(
     out: &std::path::Path,
     named: &[(&str, &[u8])],
 ) -> anyhow::Result<ExitCode> {
+    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize()) {
+        anyhow::ensure!(
+            a != b,
+            "--out-dir is --btf-dir: the full BTF files would be overwritten"
+        );
+    }
     let total = btfkit_minbtf::tree::find_kernels(input)
         .with_context(|| format!("cannot walk {}", input.display()))?
         .len();
