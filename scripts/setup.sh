@@ -9,6 +9,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 packages=(rustc-web cargo-web libstd-rust-web-dev-bpf llvm-22 llvm-22-dev clang-22 lld-22
           bpftool libbpf-dev libbpf-tools libelf-dev zlib1g-dev pkg-config dwarves)
+# min-btf tests make .btf.tar.xz archives the way BTFHub does (tar -J).
+packages+=(xz-utils)
 
 if [ ! -r /etc/debian_version ] || [ "$(id -u)" != 0 ]; then
     cat >&2 <<'MSG'

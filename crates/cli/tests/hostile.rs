@@ -3,8 +3,8 @@
 //! built here (truncation at every offset, type ids out of range, string
 //! offsets past the end, self-referential typedefs, 2^32-element arrays, a
 //! struct of 65535 members, zero-sized `.BTF.ext` records, damaged objects) go
-//! through `dump` (raw, C, JSON), `gen` (both layouts), `explain` and
-//! `relocate`. Each run must end within seconds with status 0, 1 or 2 — never
+//! through `dump` (raw, C, JSON), `gen` (both layouts), `explain`,
+//! `relocate` and `min-btf`. Each run must end within seconds with status 0, 1 or 2 — never
 //! 101 (a panic) or a signal — and a failure is one line on stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -93,12 +93,17 @@ fn rules_object() -> Vec<u8> {
 
 /// Every command that reads `path` as BTF.
 fn as_btf(path: &str) -> Vec<Outcome> {
+    let rules = repo("fuzz/seeds/relocate/rules.bpf.o")
+        .display()
+        .to_string();
+    let min = tmp("min.btf").display().to_string();
     [
         &["dump", path][..],
         &["dump", "--format", "c", path],
         &["dump", "--json", path],
         &["gen", "--btf", path],
         &["gen", "--layout", "fixed", "--btf", path],
+        &["min-btf", "--btf", path, "-o", &min, &rules],
     ]
     .iter()
     .map(|a| btfkit(a))
@@ -114,6 +119,7 @@ fn as_object(path: &str) -> Vec<Outcome> {
         btfkit(&["explain", "--json", path, "--target", &t]),
         btfkit(&["relocate", path, "--target", &t, "-o", &out]),
         btfkit(&["dump", path]),
+        btfkit(&["min-btf", "--btf", &t, "-o", &out, path]),
     ]
 }
 

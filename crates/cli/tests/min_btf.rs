@@ -194,6 +194,16 @@ fn tree_with_compressed_and_corrupt_files() {
     .unwrap();
     std::fs::write(bad_dir.join("0.0.1-corrupt.btf.tar.xz"), b"not xz").unwrap();
 
+    // A crafted kernel whose candidates disagree: relocations failing there.
+    let crafted_dir = root.join("crafted/1/x86_64");
+    std::fs::create_dir_all(&crafted_dir).unwrap();
+    let ambiguous = std::fs::read(clang("target_ambiguous.c", "tree-ambiguous.o")).unwrap();
+    std::fs::write(
+        crafted_dir.join("0.0.2-ambiguous.btf"),
+        btfkit_object::btf_from_elf(&ambiguous).unwrap(),
+    )
+    .unwrap();
+
     let obj = clang("rules.bpf.c", "rules-tree.o");
     let out = btfkit(&[
         "min-btf".as_ref(),
@@ -208,11 +218,20 @@ fn tree_with_compressed_and_corrupt_files() {
     assert!(out.status.success(), "{err}");
     assert_eq!(
         err.matches("] ").count(),
-        4,
+        5,
         "a progress line per kernel: {err}"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["kernels"], 4, "{v}");
+    assert_eq!(v["kernels"], 5, "{v}");
+    let failing = v["failing_relocations"].as_array().unwrap();
+    assert!(!failing.is_empty(), "{v}");
+    for f in failing {
+        let on = serde_json::json!(["crafted/1/x86_64/0.0.2-ambiguous.btf"]);
+        assert_eq!(f["kernels"], on, "{v}");
+    }
+    assert!(out_dir
+        .join("crafted/1/x86_64/0.0.2-ambiguous.btf")
+        .is_file());
     assert_eq!(v["errors"], 2, "{v}");
     assert!(v["bytes_out"].as_u64().unwrap() * 100 < v["bytes_in"].as_u64().unwrap());
     assert!(out_dir

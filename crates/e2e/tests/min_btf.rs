@@ -107,8 +107,7 @@ fn engine_view(d: &Decision) -> String {
         d.local,
         d.target.as_deref().map(strip),
         f,
-        d.error().is_some(),
-        d.poisoned()
+        btfkit_minbtf::failure(d).is_some()
     )
 }
 

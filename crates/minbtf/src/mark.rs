@@ -26,22 +26,34 @@ fn core_compat(a: Kind, b: Kind) -> bool {
 }
 
 impl Candidates {
-    /// Indexes the flavored names of `btf` (base included).
+    /// Indexes the flavored names of `btf` (base included): the strings
+    /// holding `___` whose essential name is shorter, looked up as type names.
     pub fn new(btf: &Btf<'_>) -> Candidates {
+        let mut names: Vec<&str> = Vec::new();
+        let sections = btf
+            .base()
+            .map(|b| b.string_section())
+            .into_iter()
+            .chain([btf.string_section()]);
+        for table in sections {
+            names.extend(
+                table
+                    .split(|&b| b == 0)
+                    .filter(|s| memchr::memmem::find(s, b"___").is_some())
+                    .filter_map(|s| std::str::from_utf8(s).ok())
+                    .filter(|n| essential_name_len(n) < n.len()),
+            );
+        }
+        names.sort_unstable();
+        names.dedup();
         let mut flavored: HashMap<String, Vec<TypeId>> = HashMap::new();
-        for id in btf.type_ids() {
-            let Ok(t) = btf.type_by_id(id) else { continue };
-            if t.name_off() == 0 {
-                continue;
-            }
-            let Ok(name) = btf.name(t.name_off()) else {
-                continue;
-            };
-            if name.contains("___") && essential_name_len(name) < name.len() {
+        for name in names {
+            let ids = btf.find_by_name(name);
+            if !ids.is_empty() {
                 flavored
                     .entry(essential_name(name).to_string())
                     .or_default()
-                    .push(id);
+                    .extend(ids);
             }
         }
         Candidates { flavored }

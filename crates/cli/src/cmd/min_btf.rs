@@ -17,7 +17,8 @@ use btfkit_minbtf::{Failure, Output};
 #[command(
     after_help = "The output keeps, of the full BTF, what the objects' CO-RE relocations reach \
 (bpftool gen min_core_btf's rules, every matching candidate kept): libbpf and btfkit decide \
-every relocation as with the full BTF (target type ids aside). Give it to libbpf as \
+every relocation as with the full BTF (target type ids aside); before writing, btfkit relocates every object \
+against the output and compares each decision with the full BTF's. Give it to libbpf as \
 btf_custom_path, or to `btfkit relocate/explain --target`.\n\n\
 Module BTF: with --base, the output is one standalone BTF (the kept base and module types \
 together: what libbpf's btf_custom_path accepts; libbpf reads no module BTF when given a \
@@ -25,7 +26,8 @@ custom BTF), or with --split-over-base split BTF over the same, unchanged base.\
 Trees: --btf-dir walks <distro>/<release>/<arch>/<kernel>.btf (or .btf.tar.xz) files like \
 BTFHub's archive and writes the same tree under --out-dir, compressed like the input; a \
 progress line per kernel, then a summary. Corrupt files are reported and skipped.\n\n\
-Relocations that do not resolve on a kernel are listed; the tailored file serves the others."
+Relocations that do not resolve on a kernel are listed; the tailored file serves the others.\n\n\
+Exit status: 0 when written (failing relocations included), 2 for input that cannot be read."
 )]
 pub struct Args {
     /// The CO-RE objects (clang's, or btfkit's link step's).
@@ -117,7 +119,7 @@ fn one(
                 "relo": f.decision.relo_idx,
                 "kind": f.decision.kind.short_name(),
                 "local": f.decision.local,
-                "error": f.decision.error(),
+                "error": btfkit_minbtf::failure(&f.decision),
             })).collect::<Vec<_>>(),
         });
         println!("{v:#}");
@@ -145,6 +147,12 @@ fn tree(
     out: &std::path::Path,
     named: &[(&str, &[u8])],
 ) -> anyhow::Result<ExitCode> {
+    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize()) {
+        anyhow::ensure!(
+            a != b,
+            "--out-dir is --btf-dir: the full BTF files would be overwritten"
+        );
+    }
     let total = btfkit_minbtf::tree::find_kernels(input)
         .with_context(|| format!("cannot walk {}", input.display()))?
         .len();
