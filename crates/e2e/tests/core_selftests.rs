@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use btfkit_e2e::core_selftests::{CaseFiles, Suite};
+use btfkit_e2e::libbpf_leg::LibbpfObject;
 use btfkit_e2e::libbpf_oracle::{self, OracleResult, Outcome};
 
 const CPUS: [&str; 3] = ["v2", "v3", "v4"];
@@ -97,6 +98,13 @@ struct Row {
     /// libbpf's outcome: `relocated`, or `refused @relo N` (`fails` cases).
     libbpf: String,
     btfkit: String,
+    /// The kernel's verdict on libbpf's and on btfkit's relocated object.
+    verdicts: (String, String),
+    /// The test run: `same` (both wrote the same output), `expected` (and it is the
+    /// case's expected output), `-` (no run).
+    run: String,
+    /// The run's output is the case's expected output.
+    as_expected: bool,
     differences: Vec<String>,
 }
 
@@ -218,6 +226,9 @@ fn relocate_case(files: &CaseFiles) -> Row {
         equal: 0,
         libbpf: String::new(),
         btfkit: String::new(),
+        verdicts: (String::new(), String::new()),
+        run: "-".into(),
+        as_expected: false,
         differences: Vec::new(),
     };
     let their_failure = theirs
@@ -283,11 +294,170 @@ fn relocate_case(files: &CaseFiles) -> Row {
             row.total
         ));
     }
+    let theirs_run = libbpf_verdict(files, &theirs, &bytes);
+    let ours_run = btfkit_verdict(files, &ours, &bytes);
+    row.verdicts = (theirs_run.what.clone(), ours_run.what.clone());
+    if ours_run.what != theirs_run.what && !ours_run.what.starts_with("not loaded") {
+        row.differences.push(format!(
+            "verdict: libbpf's object {}, btfkit's {}",
+            theirs_run.what, ours_run.what
+        ));
+    }
+    if files.case.fails == (theirs_run.what == "loaded") {
+        row.differences.push(format!(
+            "the selftest expects fails = {}, libbpf's object was {}",
+            files.case.fails, theirs_run.what
+        ));
+    }
+    if let (Some(a), Some(b)) = (&theirs_run.out, &ours_run.out) {
+        if a == b {
+            row.run = "same".into();
+            let want = &files.case.output;
+            if !want.is_empty() && !files.case.has_setup && a.get(..want.len()) == Some(want) {
+                row.run = "expected".into();
+                row.as_expected = true;
+            }
+        } else {
+            row.run = "DIFFERS".into();
+            row.differences
+                .push(format!("run output: libbpf {a:02x?}, btfkit {b:02x?}"));
+        }
+    }
     row
+}
+
+/// What the kernel made of one relocated object, and what its program wrote.
+struct Verdict {
+    /// `loaded`, `refused (CO-RE)`, `rejected by the kernel`, `not loaded: ...`.
+    what: String,
+    /// `data.out` (and `data.skip`) after one `BPF_PROG_TEST_RUN`, if run.
+    out: Option<Vec<u8>>,
+}
+
+/// The program's `data` global: its size (513 bytes, or 528 with `my_pid_tgid`).
+fn data_size(object: &[u8]) -> usize {
+    let parsed = btfkit_object::BpfObject::parse(object).unwrap();
+    parsed
+        .symbols()
+        .iter()
+        .find(|s| s.name == "data")
+        .map(|s| s.size as usize)
+        .expect("the program has a `data` global")
+}
+
+/// `bpf_get_current_pid_tgid()` of this thread: tgid << 32 | tid.
+fn pid_tgid() -> u64 {
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    let tid: u64 = link.file_name().unwrap().to_string_lossy().parse().unwrap();
+    u64::from(std::process::id()) << 32 | tid
+}
+
+/// The `data` global as the selftest sets it: the case's input, `my_pid_tgid`.
+fn data_image(size: usize, case: &btfkit_e2e::core_selftests::Case) -> Vec<u8> {
+    let mut image = vec![0u8; size];
+    let n = case.input.len().min(256);
+    image[..n].copy_from_slice(&case.input[..n]);
+    if size >= 528 {
+        image[520..528].copy_from_slice(&pid_tgid().to_ne_bytes());
+    }
+    image
+}
+
+/// `data.out` (and `data.skip`, where the program has it) from the `data` bytes.
+fn out_of(data: &[u8]) -> Vec<u8> {
+    data.get(256..data.len().min(513))
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default()
+}
+
+/// Whether the selftest runs the program with a raw tracepoint (test-runnable here).
+fn runnable(files: &CaseFiles) -> bool {
+    files.case.raw_tp_name.is_some()
+}
+
+/// libbpf's object (relocated against the case's target) loaded and run.
+fn libbpf_verdict(files: &CaseFiles, theirs: &OracleResult, bytes: &[u8]) -> Verdict {
+    if theirs.error.is_some() {
+        return Verdict {
+            what: "refused (CO-RE)".into(),
+            out: None,
+        };
+    }
+    let mut leg = LibbpfObject::open_with_target(bytes, "core_reloc", &files.target_btf)
+        .unwrap_or_else(|e| panic!("{}: libbpf open: {e}", files.case.name));
+    if leg.load().is_err() {
+        return Verdict {
+            what: "rejected by the kernel".into(),
+            out: None,
+        };
+    }
+    let mut verdict = Verdict {
+        what: "loaded".into(),
+        out: None,
+    };
+    if runnable(files) {
+        leg.write_global("data", &data_image(data_size(bytes), &files.case))
+            .unwrap();
+        leg.test_run(&files.case.prog_name)
+            .unwrap_or_else(|e| panic!("{}: libbpf test run: {e}", files.case.name));
+        verdict.out = Some(out_of(&leg.read_global("data").unwrap()));
+    }
+    verdict
+}
+
+/// btfkit's relocated object loaded by btfkit's loader and run.
+fn btfkit_verdict(files: &CaseFiles, ours: &btfkit_reloc::Relocated, bytes: &[u8]) -> Verdict {
+    let Ok(object) = btfkit_reloc::write::write_relocated(bytes, ours) else {
+        return Verdict {
+            what: "refused (CO-RE)".into(),
+            out: None,
+        };
+    };
+    let loaded = match btfkit_loader::LoadedObject::load(&object) {
+        Ok(loaded) => loaded,
+        Err(btfkit_loader::Error::Unsupported(what)) => {
+            return Verdict {
+                what: if what.contains("tp_btf") {
+                    "not loaded: no tp_btf (btfkit)".into()
+                } else {
+                    format!("not loaded: {what}")
+                },
+                out: None,
+            }
+        }
+        Err(_) => {
+            return Verdict {
+                what: "rejected by the kernel".into(),
+                out: None,
+            }
+        }
+    };
+    let mut verdict = Verdict {
+        what: "loaded".into(),
+        out: None,
+    };
+    if runnable(files) {
+        let bss = loaded.map(".bss").unwrap();
+        let mut image = bss.read().unwrap();
+        let data = data_image(data_size(bytes), &files.case);
+        image[..data.len()].copy_from_slice(&data);
+        bss.write(&image).unwrap();
+        loaded
+            .program(&files.case.prog_name)
+            .unwrap()
+            .test_run()
+            .unwrap_or_else(|e| panic!("{}: btfkit test run: {e}", files.case.name));
+        verdict.out = Some(out_of(&bss.read().unwrap()));
+    }
+    verdict
 }
 
 #[test]
 fn btfkit_decides_every_core_selftest_case_like_libbpf() {
+    assert!(
+        btfkit_loader::running_as_root(),
+        "the CO-RE selftests load programs into the running kernel: run as root"
+    );
     let started = Instant::now();
     let suite = Suite::prepare(&CPUS).unwrap_or_else(|e| {
         panic!(
@@ -326,8 +496,8 @@ fn btfkit_decides_every_core_selftest_case_like_libbpf() {
         }
     }
     println!(
-        "{:<44} {:<4} {:>9}  {:<28} {:<28}",
-        "case", "cpu", "equal", "libbpf", "btfkit"
+        "{:<44} {:<4} {:>9}  {:<28} {:<28} {:<24} {:<24} run",
+        "case", "cpu", "equal", "libbpf", "btfkit", "kernel: libbpf's", "kernel: btfkit's"
     );
     let (mut total, mut equal, mut cases_equal) = (0, 0, 0);
     for row in &rows {
@@ -337,13 +507,16 @@ fn btfkit_decides_every_core_selftest_case_like_libbpf() {
             cases_equal += 1;
         }
         println!(
-            "{:<44} {:<4} {:>4}/{:<4}  {:<28} {:<28}{}",
+            "{:<44} {:<4} {:>4}/{:<4}  {:<28} {:<28} {:<24} {:<24} {}{}",
             row.case,
             row.cpu,
             row.equal,
             row.total,
             row.libbpf,
             row.btfkit,
+            row.verdicts.0,
+            row.verdicts.1,
+            row.run,
             if row.differences.is_empty() {
                 ""
             } else {
@@ -359,9 +532,18 @@ fn btfkit_decides_every_core_selftest_case_like_libbpf() {
                 .map(move |d| format!("{} [{}]: {d}", r.case, r.cpu))
         })
         .collect();
+    let count = |f: &dyn Fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
     println!(
-        "cases equal {cases_equal}/{}; decisions equal {equal}/{total}; {:.1?} in all",
+        "cases equal {cases_equal}/{}; decisions equal {equal}/{total}; kernel verdicts equal \
+         {}/{} (btfkit's loader has no tp_btf: {}); runs with the same output {}/{}, of \
+         which the selftest's expected output {}; {:.1?} in all",
         rows.len(),
+        count(&|r| r.verdicts.0 == r.verdicts.1),
+        rows.len(),
+        count(&|r| r.verdicts.1.starts_with("not loaded")),
+        count(&|r| r.run == "same" || r.run == "expected"),
+        count(&|r| r.run != "-"),
+        count(&|r| r.as_expected),
         started.elapsed()
     );
     assert!(
