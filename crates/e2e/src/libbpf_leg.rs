@@ -406,6 +406,29 @@ impl LibbpfObject {
         }
     }
 
+    /// Attaches program `name` the way its section name says (`tp_btf/sys_enter`, ...:
+    /// libbpf's auto-attach); it stays attached until the object is dropped.
+    pub fn attach(&mut self, name: &str) -> Result<()> {
+        self.require_loaded()?;
+        let program = self.program(name)?;
+        start_capture();
+        // SAFETY: the program belongs to this loaded object.
+        let link = unsafe { libbpf_sys::bpf_program__attach(program.as_ptr()) };
+        // SAFETY: libbpf_get_error accepts any pointer libbpf returned.
+        let errno = unsafe { libbpf_sys::libbpf_get_error(link.cast()) };
+        self.log.push_str(&take_capture());
+        match NonNull::new(link) {
+            Some(link) if errno == 0 => {
+                self.links.push(link);
+                Ok(())
+            }
+            _ => Err(LibbpfLegError::Call {
+                what: format!("attaching `{name}`"),
+                source: std::io::Error::from_raw_os_error(i32::try_from(-errno).unwrap_or(EIO)),
+            }),
+        }
+    }
+
     /// Runs program `name` once with `BPF_PROG_TEST_RUN` (for `raw_tp` programs: in the
     /// calling thread) and returns its return value.
     pub fn test_run(&self, name: &str) -> Result<u32> {
