@@ -122,6 +122,19 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
     }
 }
 
+/// btfkit's outcome of a decision (`patched`, `poisoned`, `failed`) and its note (the
+/// only place this test reads the engine's outcome fields).
+fn our_outcome(d: &btfkit_reloc::Decision) -> (&'static str, String) {
+    let note = d.error.clone().or(d.patched.clone()).unwrap_or_default();
+    if d.error.is_some() {
+        ("failed", note)
+    } else if d.fixup.as_ref().is_some_and(|f| f.poison) {
+        ("poisoned", note)
+    } else {
+        ("patched", note)
+    }
+}
+
 /// Compares one btfkit decision with libbpf's.
 fn compare(
     theirs: &OracleResult,
@@ -150,17 +163,11 @@ fn compare(
         ));
     }
     let their_outcome = outcome_name(&want.decision.outcome);
-    let our_outcome = if d.error.is_some() {
-        "failed"
-    } else if d.fixup.as_ref().is_some_and(|f| f.poison) {
-        "poisoned"
-    } else {
-        "patched"
-    };
+    let (our_outcome, our_note) = our_outcome(d);
     if their_outcome != our_outcome {
         diffs.push(format!(
             "outcome: libbpf {their_outcome}, btfkit {our_outcome} ({})",
-            d.error.as_deref().or(d.patched.as_deref()).unwrap_or("")
+            our_note
         ));
     }
     if their_outcome == "patched" {
@@ -253,7 +260,7 @@ fn relocate_case(files: &CaseFiles) -> Row {
             return row;
         }
     };
-    let our_failure = ours.decisions.iter().find(|d| d.error.is_some());
+    let our_failure = ours.decisions.iter().find(|d| our_outcome(d).0 == "failed");
     row.btfkit = match our_failure {
         None => "relocated".into(),
         Some(f) => format!("refused @{} relo #{}", f.prog, f.relo_idx),
@@ -266,9 +273,7 @@ fn relocate_case(files: &CaseFiles) -> Row {
                 .map(|f| format!("{:?}", f.decision.outcome))
                 .unwrap_or_default(),
             row.btfkit,
-            our_failure
-                .and_then(|f| f.error.clone())
-                .unwrap_or_default()
+            our_failure.map(|f| our_outcome(f).1).unwrap_or_default()
         ));
     }
     let object = btfkit_object::BpfObject::parse(&bytes).unwrap();
