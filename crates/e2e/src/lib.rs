@@ -1,6 +1,7 @@
 //! End-to-end tests: Rust CO-RE programs built, linked, relocated and run in the running kernel, compared with libbpf.
 
 pub mod aya_leg;
+pub mod core_selftests;
 pub mod corpus;
 pub mod custom_btf;
 pub mod libbpf_leg;

@@ -12,6 +12,7 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::Once;
 
@@ -227,11 +228,26 @@ impl LibbpfObject {
     /// Opens `object` with libbpf (`bpf_object__open_mem`, which copies it) under the
     /// object name `name` (libbpf names global data maps after it).
     pub fn open(object: &[u8], name: &str) -> Result<Self> {
+        Self::open_inner(object, name, None)
+    }
+
+    /// [`LibbpfObject::open`] with `btf_custom_path` = `target_btf`: libbpf relocates
+    /// against that BTF (raw, or an ELF's `.BTF`) instead of the running kernel's.
+    pub fn open_with_target(object: &[u8], name: &str, target_btf: &Path) -> Result<Self> {
+        let path = target_btf
+            .to_str()
+            .ok_or(LibbpfLegError::State("target BTF path is not UTF-8"))?;
+        let path = c_name(path)?;
+        Self::open_inner(object, name, Some(&path))
+    }
+
+    fn open_inner(object: &[u8], name: &str, target_btf: Option<&CStr>) -> Result<Self> {
         let globals = globals_of(object)?;
         let name = c_name(name)?;
         let opts = bpf_object_open_opts {
             sz: std::mem::size_of::<bpf_object_open_opts>() as _,
             object_name: name.as_ptr(),
+            btf_custom_path: target_btf.map_or(std::ptr::null(), CStr::as_ptr),
             ..Default::default()
         };
         start_capture();
@@ -390,6 +406,29 @@ impl LibbpfObject {
         }
     }
 
+    /// Attaches program `name` the way its section name says (`tp_btf/sys_enter`, ...:
+    /// libbpf's auto-attach); it stays attached until the object is dropped.
+    pub fn attach(&mut self, name: &str) -> Result<()> {
+        self.require_loaded()?;
+        let program = self.program(name)?;
+        start_capture();
+        // SAFETY: the program belongs to this loaded object.
+        let link = unsafe { libbpf_sys::bpf_program__attach(program.as_ptr()) };
+        // SAFETY: libbpf_get_error accepts any pointer libbpf returned.
+        let errno = unsafe { libbpf_sys::libbpf_get_error(link.cast()) };
+        self.log.push_str(&take_capture());
+        match NonNull::new(link) {
+            Some(link) if errno == 0 => {
+                self.links.push(link);
+                Ok(())
+            }
+            _ => Err(LibbpfLegError::Call {
+                what: format!("attaching `{name}`"),
+                source: std::io::Error::from_raw_os_error(i32::try_from(-errno).unwrap_or(EIO)),
+            }),
+        }
+    }
+
     /// Runs program `name` once with `BPF_PROG_TEST_RUN` (for `raw_tp` programs: in the
     /// calling thread) and returns its return value.
     pub fn test_run(&self, name: &str) -> Result<u32> {
@@ -429,6 +468,40 @@ impl LibbpfObject {
         };
         check(rc, || format!("reading map of section {section}"))?;
         Ok(value)
+    }
+
+    /// Writes `bytes` over global `symbol` in the kernel map of its section (after
+    /// [`LibbpfObject::load`]; libbpf does not upload the initial image of `.bss`).
+    pub fn write_global(&self, symbol: &str, bytes: &[u8]) -> Result<()> {
+        let global = self.global(symbol)?.clone();
+        if global.size != bytes.len() as u64 {
+            return Err(LibbpfLegError::GlobalSize {
+                name: global.name,
+                size: global.size,
+                given: bytes.len(),
+            });
+        }
+        let mut value = self.read_section(&global.section)?;
+        let start = usize::try_from(global.offset).unwrap_or(usize::MAX);
+        value
+            .get_mut(start..start.saturating_add(bytes.len()))
+            .ok_or_else(|| LibbpfLegError::NoSuchGlobal(global.name.clone()))?
+            .copy_from_slice(bytes);
+        let map = self.section_map(&global.section)?;
+        let key = 0u32;
+        // SAFETY: the map belongs to this loaded object; key and value have its sizes
+        // (the value was read from it).
+        let rc = unsafe {
+            libbpf_sys::bpf_map__update_elem(
+                map.as_ptr(),
+                (&key as *const u32).cast::<c_void>(),
+                std::mem::size_of::<u32>() as _,
+                value.as_ptr().cast(),
+                value.len() as _,
+                0,
+            )
+        };
+        check(rc, || format!("writing global {symbol}"))
     }
 
     /// The current bytes of global `symbol`, read from the kernel map of its section.

@@ -12,7 +12,9 @@
 //! - `prog 'P': relo #N: substituting insn #K w/ invalid insn` (poisoning);
 //! - `prog 'P': relo #N: failed to relocate: ...` / `failed to patch insn #K: ...` (libbpf
 //!   gives up on the whole object), and any other `prog 'P': relo #N: ...` or
-//!   `prog 'P': relo N at insn #K ...` warning, kept as a note of that relocation.
+//!   `prog 'P': relo N at insn #K ...` warning, kept as a note of that relocation (the
+//!   second form is a note of P's current relocation: libbpf's N there is not always the
+//!   record's index, e.g. `relo 0 at insn #22 can't be satisfied for bitfield` of relo #6).
 //!
 //! libbpf numbers its map/kfunc relocations in lines of the same shape
 //! (`prog 'P': relo #N: poisoning insn #K that loads map ...`); those are skipped.
@@ -217,16 +219,17 @@ const NOT_CORE: [&str; 4] = [
     "can't create jump table",
 ];
 
-/// `prog 'P': relo #N: rest` or `prog 'P': relo N at insn #K rest`.
-fn split_relo_line(line: &str) -> Option<(&str, usize, &str)> {
+/// `prog 'P': relo #N: rest` or `prog 'P': relo N at insn #K rest`; the flag says which
+/// (true: `#N`, whose N is the record's index).
+fn split_relo_line(line: &str) -> Option<(&str, usize, &str, bool)> {
     let rest = line.strip_prefix("prog '")?;
     let (program, rest) = rest.split_once("': relo ")?;
     if let Some(rest) = rest.strip_prefix('#') {
         let (number, rest) = rest.split_once(": ")?;
-        return Some((program, number.parse().ok()?, rest));
+        return Some((program, number.parse().ok()?, rest, true));
     }
     let (number, _) = rest.split_once(' ')?;
-    Some((program, number.parse().ok()?, rest))
+    Some((program, number.parse().ok()?, rest, false))
 }
 
 /// `A -> B`.
@@ -276,11 +279,20 @@ pub fn parse_decisions(log: &str) -> Vec<Decision> {
             }
             continue;
         }
-        let Some((program, relo, rest)) = split_relo_line(line) else {
+        let Some((program, mut relo, rest, numbered)) = split_relo_line(line) else {
             continue;
         };
         if NOT_CORE.iter().any(|prefix| rest.starts_with(prefix)) {
             continue;
+        }
+        if !numbered {
+            // A note of the program's current relocation, whatever N it prints.
+            if let Some(last) = decisions
+                .last()
+                .filter(|d| d.program == program && d.section == section)
+            {
+                relo = last.relo;
+            }
         }
         let same = decisions
             .last()
@@ -462,6 +474,19 @@ libbpf: prog 'handle': relo #3: poisoning insn #28 that loads map #0 'events'
         assert_eq!(decisions.len(), 1);
         assert_eq!(decisions[0].notes.len(), 1);
         assert_eq!(decisions[0].outcome, Outcome::Unfinished);
+    }
+
+    #[test]
+    fn an_at_insn_note_belongs_to_the_current_relocation_whatever_its_number() {
+        let log = "libbpf: sec 's': found 7 CO-RE relocations\n\
+                   libbpf: prog 'p': relo #6: <byte_off> [5] struct s.b (0:1 @ offset 0.1)\n\
+                   libbpf: prog 'p': relo 0 at insn #22 can't be satisfied for bitfield\n\
+                   libbpf: prog 'p': relo #6: failed to relocate: -E2BIG\n";
+        let decisions = parse_decisions(log);
+        assert_eq!(decisions.len(), 1, "{decisions:?}");
+        assert_eq!(decisions[0].relo, 6);
+        assert_eq!(decisions[0].notes.len(), 1);
+        assert!(matches!(decisions[0].outcome, Outcome::Failed { .. }));
     }
 
     #[test]
