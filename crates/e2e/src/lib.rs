@@ -2,6 +2,7 @@
 
 pub mod aya_leg;
 pub mod corpus;
+pub mod difftest;
 pub mod libbpf_leg;
 pub mod libbpf_log;
 pub mod libbpf_oracle;
