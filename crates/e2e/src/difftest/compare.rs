@@ -17,7 +17,8 @@ pub const POISON: [u8; 8] = [0x85, 0, 0, 0, 0x10, 0x23, 0xad, 0x0b];
 /// Why a decision differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
-    /// libbpf poisons an LDX/ST/STX whose size cannot be adjusted; btfkit reports it patched.
+    /// libbpf poisons an LDX/ST/STX; btfkit writes the same poison call but reports
+    /// the instruction patched.
     A,
     /// ENUM vs ENUM64 treated as different kinds (a mutation changed an enum's kind
     /// on the record's path).
@@ -369,7 +370,12 @@ pub fn compare(
             .first()
             .or(site.first())
             .is_some_and(|s| matches!(s[0] & 0x07, 1..=3));
-        mismatch.class = if want == Verdict::Poisoned && got == Verdict::Patched && memory_insn {
+        let wrote_poison = !site.is_empty() && site.iter().all(|s| *s == POISON);
+        mismatch.class = if want == Verdict::Poisoned
+            && got == Verdict::Patched
+            && memory_insn
+            && wrote_poison
+        {
             Class::A
         } else if record.is_some_and(|r| {
             mutations
@@ -380,7 +386,7 @@ pub fn compare(
         } else {
             Class::Other
         };
-        mismatch.detail = if mismatch.class == Class::A && site.iter().all(|s| *s == POISON) {
+        mismatch.detail = if mismatch.class == Class::A {
             format!("{detail} (btfkit wrote the same poison call)")
         } else {
             detail

@@ -729,3 +729,293 @@ pub fn replay(base: &Types, mutations: &[Mutation]) -> Types {
     }
     types
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use btfkit_model::{Btf, Kind};
+
+    /// `struct s { int a; long long b; char arr[4]; void *p; struct { int in; }; }`
+    /// and `enum e { X = 1, Y = 2 }`.
+    fn small() -> Types {
+        let mut t = Types::default();
+        let int = t.int(4, true);
+        let long = t.int(8, true);
+        let ch = t.int(1, true);
+        let arr = t.push(Ty::Array {
+            elem: ch,
+            index: int,
+            nelems: 4,
+        });
+        let ptr = t.push(Ty::Ptr(0));
+        let inner = t.push(Ty::Composite {
+            name: String::new(),
+            union: false,
+            size: 4,
+            members: vec![Member {
+                name: "in".into(),
+                ty: int,
+                bit_offset: 0,
+                bits: 0,
+            }],
+        });
+        let m = |name: &str, ty| Member {
+            name: name.into(),
+            ty,
+            bit_offset: 0,
+            bits: 0,
+        };
+        let s = t.push(Ty::Composite {
+            name: "s".into(),
+            union: false,
+            size: 0,
+            members: vec![
+                m("a", int),
+                m("b", long),
+                m("arr", arr),
+                m("p", ptr),
+                m("", inner),
+            ],
+        });
+        t.relayout(s);
+        t.push(Ty::Enum {
+            name: "e".into(),
+            is64: false,
+            size: 4,
+            signed: false,
+            values: vec![("X".into(), 1), ("Y".into(), 2)],
+        });
+        t
+    }
+
+    fn member(t: &Types, ty: &str, name: &str) -> Option<Member> {
+        let (holder, pos) = t.find_member(t.find(ty)?, name)?;
+        match t.get(holder) {
+            Ty::Composite { members, .. } => Some(members[pos].clone()),
+            _ => None,
+        }
+    }
+
+    fn encodes(t: &Types) -> Vec<u8> {
+        let bytes = t.encode().unwrap();
+        let btf = Btf::parse(&bytes).unwrap();
+        btf.validate().unwrap();
+        bytes
+    }
+
+    #[test]
+    fn layout_is_c() {
+        let t = small();
+        assert_eq!(member(&t, "s", "b").unwrap().bit_offset, 64);
+        assert_eq!(member(&t, "s", "arr").unwrap().bit_offset, 128);
+        assert_eq!(member(&t, "s", "p").unwrap().bit_offset, 192);
+        assert_eq!(t.size_of(t.find("s").unwrap()), 40);
+        encodes(&t);
+    }
+
+    #[test]
+    fn every_mutation_applies_and_encodes() {
+        let s = |m: &str| (String::from("s"), m.to_owned());
+        type Check = Box<dyn Fn(&Types) -> bool>;
+        let cases: Vec<(Mutation, Check)> = vec![
+            (
+                Mutation::RemoveMember {
+                    ty: s("a").0,
+                    member: s("a").1,
+                },
+                Box::new(|t| {
+                    member(t, "s", "a").is_none() && member(t, "s", "b").unwrap().bit_offset == 0
+                }),
+            ),
+            (
+                Mutation::RenameMember {
+                    ty: "s".into(),
+                    member: "b".into(),
+                },
+                Box::new(|t| member(t, "s", "b_v2").is_some()),
+            ),
+            (
+                Mutation::Resize {
+                    ty: "s".into(),
+                    member: "a".into(),
+                    size: 2,
+                },
+                Box::new(|t| t.size_of(member(t, "s", "a").unwrap().ty) == 2),
+            ),
+            (
+                Mutation::FlipSign {
+                    ty: "s".into(),
+                    member: "a".into(),
+                },
+                Box::new(|t| {
+                    matches!(
+                        t.get(member(t, "s", "a").unwrap().ty),
+                        Ty::Int { encoding: 0, .. }
+                    )
+                }),
+            ),
+            (
+                Mutation::Bitfield {
+                    ty: "s".into(),
+                    member: "in".into(),
+                    bits: 3,
+                },
+                Box::new(|t| member(t, "s", "in").unwrap().bits == 3),
+            ),
+            (
+                Mutation::Wrap {
+                    ty: "s".into(),
+                    member: "b".into(),
+                    union: true,
+                },
+                Box::new(|t| member(t, "s", "b").is_some() && member(t, "s", "b_alt").is_some()),
+            ),
+            (
+                Mutation::ResizeArray {
+                    ty: "s".into(),
+                    member: "arr".into(),
+                    nelems: 9,
+                },
+                Box::new(|t| t.size_of(member(t, "s", "arr").unwrap().ty) == 9),
+            ),
+            (
+                Mutation::PtrToInt {
+                    ty: "s".into(),
+                    member: "p".into(),
+                },
+                Box::new(|t| {
+                    matches!(
+                        t.get(member(t, "s", "p").unwrap().ty),
+                        Ty::Int { size: 8, .. }
+                    )
+                }),
+            ),
+            (
+                Mutation::IntToPtr {
+                    ty: "s".into(),
+                    member: "a".into(),
+                },
+                Box::new(|t| matches!(t.get(member(t, "s", "a").unwrap().ty), Ty::Ptr(0))),
+            ),
+            (
+                Mutation::Reorder {
+                    ty: "s".into(),
+                    member: "a".into(),
+                    seed: 3,
+                },
+                Box::new(|t| member(t, "s", "a").unwrap().bit_offset != 0),
+            ),
+            (
+                Mutation::FlavorCopy {
+                    ty: "e".into(),
+                    flavor: "v2".into(),
+                },
+                Box::new(|t| t.find("e___v2").is_some()),
+            ),
+            (
+                Mutation::EnumTo64 {
+                    ty: "e".into(),
+                    big: Some("Y".into()),
+                },
+                Box::new(
+                    |t| matches!(t.get(t.find("e").unwrap()), Ty::Enum { is64: true, size: 8, values, .. } if values[1].1 == 2 | 1 << 33),
+                ),
+            ),
+            (
+                Mutation::EnumShrink {
+                    ty: "e".into(),
+                    size: 1,
+                },
+                Box::new(|t| t.size_of(t.find("e").unwrap()) == 1),
+            ),
+            (
+                Mutation::EnumDrop {
+                    ty: "e".into(),
+                    value: "X".into(),
+                },
+                Box::new(
+                    |t| matches!(t.get(t.find("e").unwrap()), Ty::Enum { values, .. } if values.len() == 1),
+                ),
+            ),
+            (
+                Mutation::EnumRenumber {
+                    ty: "e".into(),
+                    value: "X".into(),
+                    to: 7,
+                },
+                Box::new(
+                    |t| matches!(t.get(t.find("e").unwrap()), Ty::Enum { values, .. } if values[0].1 == 7),
+                ),
+            ),
+            (
+                Mutation::RemoveType { ty: "s".into() },
+                Box::new(|t| t.find("s").is_none() && t.find("s_gone").is_some()),
+            ),
+        ];
+        for (m, check) in cases {
+            let mut t = small();
+            assert!(m.apply(&mut t), "{m} did not apply");
+            assert!(check(&t), "{m}: {t:?}");
+            encodes(&t);
+        }
+        // ENUM64 back to 32 bits.
+        let mut t = small();
+        assert!(Mutation::EnumTo64 {
+            ty: "e".into(),
+            big: None
+        }
+        .apply(&mut t));
+        assert!(Mutation::Enum64To32 { ty: "e".into() }.apply(&mut t));
+        let bytes = encodes(&t);
+        let btf = Btf::parse(&bytes).unwrap();
+        assert_eq!(btf.find_by_name_kind("e", Kind::Enum).len(), 1);
+        // What does not apply leaves the types alone.
+        let mut t = small();
+        assert!(!Mutation::PtrToInt {
+            ty: "s".into(),
+            member: "a".into()
+        }
+        .apply(&mut t));
+        assert!(!Mutation::RemoveMember {
+            ty: "nope".into(),
+            member: "a".into()
+        }
+        .apply(&mut t));
+        assert_eq!(t, small());
+    }
+
+    #[test]
+    fn a_seed_is_a_variant() {
+        let base = small();
+        let focus = Focus {
+            types: vec!["s".into(), "e".into()],
+            members: ["a", "b", "arr", "p", "in"]
+                .iter()
+                .map(|m| ("s".to_owned(), m.to_string()))
+                .collect(),
+            enumerators: vec![("e".into(), "X".into())],
+        };
+        let mut kinds = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let (m1, t1) = generate(seed, &base, &focus, 4);
+            let (m2, t2) = generate(seed, &base, &focus, 4);
+            assert_eq!(m1, m2);
+            assert_eq!(t1.encode().unwrap(), t2.encode().unwrap());
+            assert_eq!(replay(&base, &m1), t1, "seed {seed}: replay differs");
+            assert!(!m1.is_empty() && m1.len() <= 4);
+            encodes(&t1);
+            kinds.extend(m1.iter().map(|m| {
+                format!("{m:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            }));
+        }
+        assert!(kinds.len() >= 15, "{kinds:?}");
+        assert_ne!(variant_seed(1, 1), variant_seed(1, 2));
+        assert_ne!(variant_seed(1, 1), variant_seed(2, 1));
+    }
+}
