@@ -4,6 +4,7 @@ pub mod aya_leg;
 pub mod core_selftests;
 pub mod corpus;
 pub mod custom_btf;
+pub mod difftest;
 pub mod libbpf_leg;
 pub mod libbpf_log;
 pub mod libbpf_oracle;
