@@ -30,6 +30,13 @@ enum Command {
     Build(cmd::build::Args),
     /// Generate Rust bindings (relocatable or fixed layout) from BTF.
     Gen(cmd::gen::Args),
+    /// Run a command inside real kernels (QEMU guests of Debian kernel packages).
+    Vm(cmd::vm::Args),
+    /// The compatibility matrix of BPF objects on real kernels: relocations and the verifier's answer.
+    Check(cmd::check::Args),
+    /// `btfkit check`'s part inside a guest (prints JSON).
+    #[command(name = "__check-guest", hide = true)]
+    CheckGuest(cmd::check::GuestArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +49,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Build(args) => cmd::build::run(args),
         Command::Gen(args) => cmd::gen::run(args),
+        Command::Vm(args) => cmd::vm::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::CheckGuest(args) => cmd::check::run_guest(args),
     };
     match result {
         Ok(code) => code,

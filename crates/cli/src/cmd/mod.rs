@@ -1,9 +1,11 @@
 //! Subcommands, one module each.
 
 pub mod build;
+pub mod check;
 pub mod demo;
 pub mod dump;
 pub mod explain;
 pub mod gen;
 pub mod link;
 pub mod relocate;
+pub mod vm;
