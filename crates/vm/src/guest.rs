@@ -214,18 +214,16 @@ pub fn run(kernel: &Kernel, argv: &[String], opts: &Options) -> Result<Outcome, 
     for d in &opts.rw_dirs {
         cmd.arg("--rwdir").arg(d);
     }
-    cmd.arg("--qemu-opts")
-        .arg(format!(
-            "-chardev file,id=btfkitlog,path={} -device isa-serial,chardev=btfkitlog",
-            console.display()
-        ))
-        .arg("--append")
-        .arg("console=ttyS1 loglevel=7")
-        .arg("--exec")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.arg(format!(
+        "--qemu-opts=-chardev file,id=btfkitlog,path={} -device isa-serial,chardev=btfkitlog",
+        console.display()
+    ))
+    .arg("--append=console=ttyS1 loglevel=7")
+    .arg("--exec")
+    .arg(&script)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let child = cmd
         .spawn()
         .map_err(|e| Error::Io("starting timeout/vng".into(), e))?;

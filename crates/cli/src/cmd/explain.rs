@@ -12,8 +12,9 @@ pub struct Args {
     /// The BPF object (with .BTF and .BTF.ext).
     pub object: PathBuf,
     /// Target BTF: raw (/sys/kernel/btf/vmlinux), vmlinux ELF, or module BTF with --base.
+    /// Several --target, or a folder of BTF files: the relocation matrix (see explain_matrix).
     #[arg(long, default_value = "/sys/kernel/btf/vmlinux")]
-    pub target: PathBuf,
+    pub target: Vec<PathBuf>,
     /// Base BTF when --target is split (module) BTF.
     #[arg(long)]
     pub base: Option<PathBuf>,
@@ -24,10 +25,14 @@ pub struct Args {
 
 /// Runs `btfkit explain`: exit 0 when every relocation succeeded, 1 when some
 /// were poisoned or failed, 2 when the input could not be read.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    if args.target.len() != 1 || args.target[0].is_dir() {
+        return crate::cmd::explain_matrix::run(&args.object, &args.target, args.json);
+    }
+    let target_path = args.target.remove(0);
     let object = std::fs::read(&args.object)
         .with_context(|| format!("cannot read {}", args.object.display()))?;
-    let btf = crate::cmd::relocate::load_target(&args.target, args.base.as_deref())?;
+    let btf = crate::cmd::relocate::load_target(&target_path, args.base.as_deref())?;
     let target = btfkit_reloc::Target::new(&btf);
     let relocated = btfkit_reloc::relocate_object(&object, &target)
         .with_context(|| format!("{}", args.object.display()))?;
@@ -100,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "{} relocation(s): {} applied, {poisoned} poisoned, {failed} failed (target {})",
             relocated.decisions.len(),
             relocated.decisions.len() - failed - poisoned,
-            args.target.display()
+            target_path.display()
         );
     }
     Ok(if all_ok {

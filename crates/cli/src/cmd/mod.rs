@@ -5,6 +5,7 @@ pub mod check;
 pub mod demo;
 pub mod dump;
 pub mod explain;
+pub mod explain_matrix;
 pub mod gen;
 pub mod link;
 pub mod relocate;
