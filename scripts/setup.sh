@@ -56,6 +56,36 @@ if ! mountpoint -q /sys/fs/bpf; then
     mount -t bpf bpf /sys/fs/bpf
 fi
 
+# Real Debian kernels in QEMU guests (`btfkit vm`, `btfkit check --kernel`):
+# QEMU (software emulation: this machine's KVM cannot boot stock kernels),
+# virtme-ng in a venv, and the Rust virtiofsd (the -cloud kernels have no 9p).
+vm_packages=(qemu-system-x86 busybox-static kmod udev python3-venv libcap-ng-dev libseccomp-dev)
+vm_missing=()
+for p in "${vm_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || vm_missing+=("$p")
+done
+if [ ${#vm_missing[@]} -gt 0 ]; then
+    say "installing Debian packages for VMs: ${vm_missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${vm_missing[@]}" >/dev/null
+else
+    say "VM packages: all present"
+fi
+if "$tools/venv/bin/vng" --version 2>/dev/null | grep -q "1.42"; then
+    say "virtme-ng 1.42: present in $tools/venv"
+else
+    say "installing virtme-ng 1.42 into $tools/venv"
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install -q virtme-ng==1.42
+    ln -sf "$tools/venv/bin/vng" "$tools/bin/vng"
+fi
+if [ -x "$tools/bin/virtiofsd" ]; then
+    say "virtiofsd: present in $tools/bin"
+else
+    say "building the Rust virtiofsd into $tools (about a minute)"
+    cargo install virtiofsd@1.14.0 --locked --root "$tools" --quiet
+fi
+
 # `btfkit` on PATH (~/.cargo/bin): rebuilt only when the clone changed.
 if command -v cargo >/dev/null; then
     say "installing btfkit into ${CARGO_HOME:-$HOME/.cargo}/bin (cargo install --path crates/cli)"

@@ -32,6 +32,13 @@ enum Command {
     Gen(cmd::gen::Args),
     /// Tailored BTF: the part of a kernel's BTF (or a tree of them) that objects' CO-RE relocations need.
     MinBtf(cmd::min_btf::Args),
+    /// Run a command inside real kernels (QEMU guests of Debian kernel packages).
+    Vm(cmd::vm::Args),
+    /// The compatibility matrix of BPF objects on real kernels: relocations and the verifier's answer.
+    Check(cmd::check::Args),
+    /// `btfkit check`'s part inside a guest (prints JSON).
+    #[command(name = "__check-guest", hide = true)]
+    CheckGuest(cmd::check::GuestArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +55,9 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd::build::run(args),
         Command::Gen(args) => cmd::gen::run(args),
         Command::MinBtf(args) => cmd::min_btf::run(args),
+        Command::Vm(args) => cmd::vm::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::CheckGuest(args) => cmd::check::run_guest(args),
     };
     match result {
         Ok(code) => code,

@@ -181,6 +181,24 @@ impl Program {
         }
     }
 
+    /// How many instructions the verifier processed (`bpf_prog_info.verified_insns`,
+    /// Linux 5.16+); `None` when the kernel does not say.
+    pub fn verified_insns(&self) -> Option<u32> {
+        // struct bpf_prog_info up to verified_insns (offset 216) and its padding.
+        let mut info = [0u8; 224];
+        let mut attr = Attr::new();
+        attr.u32(0, self.fd.as_raw_fd() as u32)
+            .u32(4, info.len() as u32)
+            .u64(8, sys::ptr(info.as_mut_ptr()));
+        sys::bpf(sys::BPF_OBJ_GET_INFO_BY_FD, &mut attr).ok()?;
+        let len = attr.read_u32(4) as usize;
+        if len < 220 {
+            return None;
+        }
+        let v = u32::from_le_bytes([info[216], info[217], info[218], info[219]]);
+        (v != 0).then_some(v)
+    }
+
     /// Runs the program once with `BPF_PROG_TEST_RUN` and returns its return
     /// value. For a raw tracepoint program it runs in the calling task, so
     /// `bpf_get_current_task()` is this thread.

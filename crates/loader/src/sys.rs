@@ -11,6 +11,7 @@ pub(crate) const BPF_MAP_UPDATE_ELEM: u32 = 2;
 pub(crate) const BPF_PROG_LOAD: u32 = 5;
 pub(crate) const BPF_PROG_TEST_RUN: u32 = 10;
 pub(crate) const BPF_RAW_TRACEPOINT_OPEN: u32 = 17;
+pub(crate) const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
 
 pub(crate) const BPF_MAP_TYPE_ARRAY: u32 = 2;
 

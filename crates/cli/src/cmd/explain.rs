@@ -13,8 +13,9 @@ pub struct Args {
     /// The BPF object (with .BTF and .BTF.ext).
     pub object: PathBuf,
     /// Target BTF: raw (/sys/kernel/btf/vmlinux), vmlinux ELF, or module BTF with --base.
+    /// Several --target, or a folder of BTF files: the relocation matrix (see explain_matrix).
     #[arg(long, default_value = "/sys/kernel/btf/vmlinux")]
-    pub target: PathBuf,
+    pub target: Vec<PathBuf>,
     /// Base BTF when --target is split (module) BTF.
     #[arg(long)]
     pub base: Option<PathBuf>,
@@ -40,10 +41,14 @@ fn reachable_json(d: &Decision) -> Option<bool> {
 /// Runs `btfkit explain`: exit 0 when no relocation failed and every poisoned
 /// instruction is unreachable, 1 when one is reachable or a relocation failed,
 /// 2 when the input could not be read.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    if args.target.len() != 1 || args.target[0].is_dir() {
+        return crate::cmd::explain_matrix::run(&args.object, &args.target, args.json);
+    }
+    let target_path = args.target.remove(0);
     let object = std::fs::read(&args.object)
         .with_context(|| format!("cannot read {}", args.object.display()))?;
-    let btf = crate::cmd::relocate::load_target(&args.target, args.base.as_deref())?;
+    let btf = crate::cmd::relocate::load_target(&target_path, args.base.as_deref())?;
     let target = btfkit_reloc::Target::new(&btf);
     let relocated = btfkit_reloc::relocate_object(&object, &target)
         .with_context(|| format!("{}", args.object.display()))?;
@@ -127,7 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "{} relocation(s): {} applied, {poisoned} poisoned ({reachable} reachable), {failed} failed (target {})",
             relocated.decisions.len(),
             applied,
-            args.target.display()
+            target_path.display()
         );
     }
     Ok(if all_ok {
