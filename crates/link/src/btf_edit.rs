@@ -143,7 +143,9 @@ pub fn remove_types(btf: &Btf<'_>, remove: &HashSet<TypeId>) -> Result<Rebuilt> 
 /// object's data need — every DATASEC (maps, globals) and FUNC, the types of
 /// func_info and core_relo records, the DECL_TAGs of kept types, and what
 /// those reach — and only the strings they and `ext` use (file names, source
-/// lines, section names, access strings). `roots` are more types to keep
+/// lines, section names, access strings). INTs named after Rust primitives
+/// get their C names (`u8` becomes `unsigned char`), which local types reuse
+/// (`LocalTypes::new`). `roots` are more types to keep
 /// (the local types of records not yet in `ext`). Type ids and string
 /// offsets in `ext` are rewritten; returns the new BTF and the old → new id
 /// map.
@@ -255,7 +257,15 @@ fn copy_types(btf: &Btf<'_>, remove: &HashSet<TypeId>, fresh_strings: bool) -> R
             continue;
         }
         let ty = btf.type_by_id(id)?;
-        let name = btf.type_name(&ty)?;
+        let mut name = btf.type_name(&ty)?;
+        if fresh_strings && ty.kind() == Kind::Int {
+            if let (Some(int), Some(size)) = (ty.int(), ty.size()) {
+                if int.offset == 0 && int.bits == size * 8 {
+                    name = crate::local::c_name_of_rust_int(name, size, int.encoding.0)
+                        .unwrap_or(name);
+                }
+            }
+        }
         let target = || map(ty.size_or_type(), id);
         let size = ty.size_or_type();
         let members = || -> Result<Vec<NewMember<'_>>> {

@@ -151,7 +151,9 @@ impl<'t> LocalTypes<'t> {
             if ty.kind() != Kind::Int || int.offset != 0 || int.bits != size * 8 {
                 continue;
             }
-            if let Some(known) = known_int_name(name) {
+            if let Some(known) =
+                known_int_name(name).or_else(|| c_name_of_rust_int(name, size, int.encoding.0))
+            {
                 ints.entry((known, size, int.encoding.0)).or_insert(id);
             }
         }
@@ -460,6 +462,25 @@ fn held_by_value(table: &TypeTable, roots: &HashSet<String>) -> HashSet<String> 
         }
     }
     complete
+}
+
+/// The C name of an INT that bpf-linker named after a Rust primitive (`u8`,
+/// `i32`, `usize`, ...), when its size and signedness are the primitive's:
+/// such an INT is reused for local types, and the link step renames it (see
+/// `btf_edit::compact`), so the object has one INT per C integer, as clang's.
+pub fn c_name_of_rust_int(name: &str, size: u32, encoding: u32) -> Option<&'static str> {
+    let signed = match name.as_bytes().first() {
+        Some(b'i') => true,
+        Some(b'u') => false,
+        _ => return None,
+    };
+    let bits: u32 = match &name[1..] {
+        "size" => 64,
+        digits => digits.parse().ok()?,
+    };
+    let want = if signed { IntEncoding::SIGNED } else { 0 };
+    (bits == size * 8 && matches!(size, 1 | 2 | 4 | 8 | 16) && encoding == want)
+        .then(|| int_name(size, signed))
 }
 
 fn known_int_name(name: &str) -> Option<&'static str> {
