@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use btfkit_model::{
-    Btf, Endian, Kind, NewEnumValue, NewMember, NewParam, NewType, NewVarSecinfo, TypeId,
+    Btf, BtfExt, Endian, Kind, NewEnumValue, NewMember, NewParam, NewType, NewVarSecinfo, TypeId,
 };
 
 use crate::error::{LinkError, Result};
@@ -28,6 +28,11 @@ pub struct Rebuilt {
 pub struct Remap(Vec<Option<TypeId>>);
 
 impl Remap {
+    /// The new id of old type `id`, `None` if it was removed.
+    pub fn try_get(&self, id: TypeId) -> Option<TypeId> {
+        self.0.get(id as usize).copied().flatten()
+    }
+
     /// The new id of old type `id`; an error if it was removed or unknown.
     pub fn get(&self, id: TypeId, what: &str) -> Result<TypeId> {
         self.0.get(id as usize).copied().flatten().ok_or_else(|| {
@@ -131,6 +136,95 @@ fn with_strings(endian: Endian, strings: &[u8]) -> Result<Btf<'static>> {
 
 /// Copies `btf` without the types in `remove`, renumbering the others.
 pub fn remove_types(btf: &Btf<'_>, remove: &HashSet<TypeId>) -> Result<Rebuilt> {
+    copy_types(btf, remove, false)
+}
+
+/// Lean BTF, as clang writes it: keeps only the types that `ext` and the
+/// object's data need — every DATASEC (maps, globals) and FUNC, the types of
+/// func_info and core_relo records, the DECL_TAGs of kept types, and what
+/// those reach — and only the strings they and `ext` use (file names, source
+/// lines, section names, access strings). INTs named after Rust primitives
+/// get their C names (`u8` becomes `unsigned char`), which local types reuse
+/// (`LocalTypes::new`). `roots` are more types to keep
+/// (the local types of records not yet in `ext`). Type ids and string
+/// offsets in `ext` are rewritten; returns the new BTF and the old → new id
+/// map.
+pub fn compact(
+    btf: &Btf<'_>,
+    ext: &mut BtfExt,
+    roots: impl IntoIterator<Item = TypeId>,
+) -> Result<Rebuilt> {
+    let mut keep: HashSet<TypeId> = HashSet::new();
+    let mut work: Vec<TypeId> = roots.into_iter().collect();
+    for id in btf.own_type_ids() {
+        let kind = btf.type_by_id(id)?.kind();
+        if matches!(kind, Kind::Datasec | Kind::Func) {
+            work.push(id);
+        }
+    }
+    work.extend(
+        ext.func_info
+            .sections
+            .iter()
+            .flat_map(|s| s.records.iter().map(|r| r.type_id)),
+    );
+    work.extend(
+        ext.core_relo
+            .sections
+            .iter()
+            .flat_map(|s| s.records.iter().map(|r| r.type_id)),
+    );
+    let reach = |work: &mut Vec<TypeId>, keep: &mut HashSet<TypeId>| -> Result<()> {
+        while let Some(id) = work.pop() {
+            if id == 0 || !keep.insert(id) {
+                continue;
+            }
+            work.extend(references(btf, id)?);
+        }
+        Ok(())
+    };
+    reach(&mut work, &mut keep)?;
+    // Declaration tags of kept types, and what the tags reach.
+    for id in btf.own_type_ids() {
+        let ty = btf.type_by_id(id)?;
+        if ty.kind() == Kind::DeclTag && keep.contains(&ty.size_or_type()) {
+            work.push(id);
+        }
+    }
+    reach(&mut work, &mut keep)?;
+    let remove: HashSet<TypeId> = btf.own_type_ids().filter(|id| !keep.contains(id)).collect();
+    let rebuilt = copy_types(btf, &remove, true)?;
+    let mut out = rebuilt.btf;
+    let remap = rebuilt.remap;
+    let string =
+        |off: u32, out: &mut Btf<'static>| -> Result<u32> { Ok(out.add_string(btf.name(off)?)?) };
+    for section in &mut ext.func_info.sections {
+        section.sec_name_off = string(section.sec_name_off, &mut out)?;
+        for r in &mut section.records {
+            r.type_id = remap.get(r.type_id, "a func_info record")?;
+        }
+    }
+    for section in &mut ext.line_info.sections {
+        section.sec_name_off = string(section.sec_name_off, &mut out)?;
+        for r in &mut section.records {
+            r.file_name_off = string(r.file_name_off, &mut out)?;
+            r.line_off = string(r.line_off, &mut out)?;
+        }
+    }
+    for section in &mut ext.core_relo.sections {
+        section.sec_name_off = string(section.sec_name_off, &mut out)?;
+        for r in &mut section.records {
+            r.type_id = remap.get(r.type_id, "a core_relo record")?;
+            r.access_str_off = string(r.access_str_off, &mut out)?;
+        }
+    }
+    Ok(Rebuilt { btf: out, remap })
+}
+
+/// Copies `btf` without the types in `remove`, renumbering the others; with
+/// `fresh_strings`, into a new string section holding only the names of the
+/// copied types (else the whole string section is kept as it is).
+fn copy_types(btf: &Btf<'_>, remove: &HashSet<TypeId>, fresh_strings: bool) -> Result<Rebuilt> {
     if btf.base().is_some() {
         return Err(LinkError::Check(
             "an object's .BTF cannot be split BTF".into(),
@@ -146,7 +240,11 @@ pub fn remove_types(btf: &Btf<'_>, remove: &HashSet<TypeId>) -> Result<Rebuilt> 
             next += 1;
         }
     }
-    let mut out = with_strings(btf.endian(), btf.string_section())?;
+    let mut out = if fresh_strings {
+        Btf::new_with_endian(btf.endian())
+    } else {
+        with_strings(btf.endian(), btf.string_section())?
+    };
     let map = |id: TypeId, owner: TypeId| -> Result<TypeId> {
         remap.get(id as usize).copied().flatten().ok_or_else(|| {
             LinkError::Check(format!(
@@ -159,7 +257,15 @@ pub fn remove_types(btf: &Btf<'_>, remove: &HashSet<TypeId>) -> Result<Rebuilt> 
             continue;
         }
         let ty = btf.type_by_id(id)?;
-        let name = btf.type_name(&ty)?;
+        let mut name = btf.type_name(&ty)?;
+        if fresh_strings && ty.kind() == Kind::Int {
+            if let (Some(int), Some(size)) = (ty.int(), ty.size()) {
+                if int.offset == 0 && int.bits == size * 8 {
+                    name = crate::local::c_name_of_rust_int(name, size, int.encoding.0)
+                        .unwrap_or(name);
+                }
+            }
+        }
         let target = || map(ty.size_or_type(), id);
         let size = ty.size_or_type();
         let members = || -> Result<Vec<NewMember<'_>>> {

@@ -106,7 +106,8 @@ pub struct LinkOutput {
     pub descriptors: usize,
     /// Ids of the local types appended to `.BTF` (empty when none).
     pub local_types: std::ops::Range<TypeId>,
-    /// Types removed from `.BTF` (the `.btfkit.types` DATASEC and its VARs).
+    /// Types removed from `.BTF` (the `.btfkit.types` DATASEC and its VARs,
+    /// and what no record, func_info or data section reaches).
     pub removed_btf_types: usize,
     /// `.BTF` was created (the object had none).
     pub created_btf: bool,
@@ -310,6 +311,23 @@ pub fn link(input: &[u8]) -> Result<LinkOutput> {
             }
         }
     }
+    // Lean BTF, as clang writes it: only what the records, func_info,
+    // line_info and the object's data sections reach, with only the strings
+    // they use (bpf-linker's BTF still names every descriptor static).
+    let lean = btf_edit::compact(&btf, &mut ext, root_ids.values().copied())?;
+    removed_btf_types += (btf.last_id() - lean.btf.last_id()) as usize;
+    let kept: Vec<TypeId> = local_types
+        .clone()
+        .filter_map(|id| lean.remap.try_get(id))
+        .collect();
+    let local_types = match (kept.first(), kept.last()) {
+        (Some(first), Some(last)) => *first..*last + 1,
+        _ => first_new..first_new,
+    };
+    for id in root_ids.values_mut() {
+        *id = lean.remap.get(*id, "a query root")?;
+    }
+    let mut btf = lean.btf;
     let mut relocations = Vec::with_capacity(sites.len());
     let mut rewriter = ObjectRewriter::new(&object)?;
     let mut touched_sections = BTreeMap::new();

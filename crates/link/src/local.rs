@@ -130,6 +130,10 @@ pub struct LocalTypes<'t> {
     fwds: HashMap<(String, bool), TypeId>,
     anonymous: HashSet<String>,
     roots: HashSet<String>,
+    /// The types written in full: the roots and what they hold by value
+    /// (members, array elements), transitively. Any other struct or union
+    /// is only pointed to and becomes a FWD.
+    complete: HashSet<String>,
 }
 
 impl<'t> LocalTypes<'t> {
@@ -147,11 +151,14 @@ impl<'t> LocalTypes<'t> {
             if ty.kind() != Kind::Int || int.offset != 0 || int.bits != size * 8 {
                 continue;
             }
-            if let Some(known) = known_int_name(name) {
+            if let Some(known) =
+                known_int_name(name).or_else(|| c_name_of_rust_int(name, size, int.encoding.0))
+            {
                 ints.entry((known, size, int.encoding.0)).or_insert(id);
             }
         }
         let anonymous = table.anonymous_types();
+        let complete = held_by_value(table, &roots);
         LocalTypes {
             table,
             first_id: btf.last_id() + 1,
@@ -164,6 +171,7 @@ impl<'t> LocalTypes<'t> {
             fwds: HashMap::new(),
             anonymous,
             roots,
+            complete,
         }
     }
 
@@ -315,6 +323,15 @@ impl<'t> LocalTypes<'t> {
                     {
                         self.undescribed(inner, n)?
                     }
+                    // Lean BTF, as clang writes it: a struct or union that is
+                    // only pointed to (no query roots in it, nothing holds it
+                    // by value) stays a forward declaration. Loaders compare
+                    // pointer members as pointers and a pointee by its name.
+                    TypeRef::Struct(n) | TypeRef::Union(n)
+                        if !self.complete.contains(n) && !self.anonymous.contains(n) =>
+                    {
+                        self.pointee_fwd(inner, n)?
+                    }
                     other => self.type_id(other, depth + 1)?,
                 };
                 if let Some(id) = self.ptrs.get(&target) {
@@ -386,6 +403,22 @@ impl<'t> LocalTypes<'t> {
         Ok(id)
     }
 
+    /// The target of a pointer to a described struct or union that is not
+    /// complete in the local BTF: a FWD, as clang emits it.
+    fn pointee_fwd(&mut self, ty: &TypeRef, name: &str) -> Result<TypeId> {
+        let union = matches!(ty, TypeRef::Union(_));
+        let key = (name.to_string(), union);
+        if let Some(id) = self.fwds.get(&key) {
+            return Ok(*id);
+        }
+        let id = self.reserve(Some(Planned::Fwd {
+            name: name.to_string(),
+            union,
+        }))?;
+        self.fwds.insert(key, id);
+        Ok(id)
+    }
+
     /// The planned types, in id order from the first new id.
     pub fn finish(self) -> Result<(TypeId, Vec<Planned>)> {
         let first = self.first_id;
@@ -399,6 +432,55 @@ impl<'t> LocalTypes<'t> {
             .collect::<Result<Vec<_>>>()?;
         Ok((first, planned))
     }
+}
+
+/// `roots` and every described type they hold by value, transitively
+/// (members and array elements; pointers end the walk).
+fn held_by_value(table: &TypeTable, roots: &HashSet<String>) -> HashSet<String> {
+    let mut complete: HashSet<String> = HashSet::new();
+    let mut work: Vec<String> = roots.iter().cloned().collect();
+    while let Some(name) = work.pop() {
+        if !complete.insert(name.clone()) {
+            continue;
+        }
+        let Some(descriptor) = table.get(&name) else {
+            continue;
+        };
+        let (Body::Struct(fields) | Body::Union(fields)) = &descriptor.body else {
+            continue;
+        };
+        for field in fields {
+            let mut ty = &field.ty;
+            while let TypeRef::Array(elem, _) = ty {
+                ty = elem;
+            }
+            if let TypeRef::Struct(n) | TypeRef::Union(n) | TypeRef::Enum(n) = ty {
+                if !complete.contains(n) {
+                    work.push(n.clone());
+                }
+            }
+        }
+    }
+    complete
+}
+
+/// The C name of an INT that bpf-linker named after a Rust primitive (`u8`,
+/// `i32`, `usize`, ...), when its size and signedness are the primitive's:
+/// such an INT is reused for local types, and the link step renames it (see
+/// `btf_edit::compact`), so the object has one INT per C integer, as clang's.
+pub fn c_name_of_rust_int(name: &str, size: u32, encoding: u32) -> Option<&'static str> {
+    let signed = match name.as_bytes().first() {
+        Some(b'i') => true,
+        Some(b'u') => false,
+        _ => return None,
+    };
+    let bits: u32 = match &name[1..] {
+        "size" => 64,
+        digits => digits.parse().ok()?,
+    };
+    let want = if signed { IntEncoding::SIGNED } else { 0 };
+    (bits == size * 8 && matches!(size, 1 | 2 | 4 | 8 | 16) && encoding == want)
+        .then(|| int_name(size, signed))
 }
 
 fn known_int_name(name: &str) -> Option<&'static str> {
