@@ -30,6 +30,8 @@ enum Command {
     Build(cmd::build::Args),
     /// Generate Rust bindings (relocatable or fixed layout) from BTF.
     Gen(cmd::gen::Args),
+    /// Create a CO-RE tool project (BPF crate, bindings, user space with build.rs) to `cargo run`.
+    New(cmd::new::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Build(args) => cmd::build::run(args),
         Command::Gen(args) => cmd::gen::run(args),
+        Command::New(args) => cmd::new::run(args),
     };
     match result {
         Ok(code) => code,

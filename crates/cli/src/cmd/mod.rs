@@ -6,5 +6,6 @@ pub mod dump;
 pub mod explain;
 pub mod gen;
 pub mod link;
+pub mod new;
 pub mod relocate;
 pub mod version;
