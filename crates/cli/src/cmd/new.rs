@@ -175,6 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         layout: Layout::Relocatable,
         roots: ROOTS.iter().map(|s| s.to_string()).collect(),
         source: Some(Source::new(args.btf.display().to_string(), &data)),
+        include_safe: false,
     };
     let bindings = btfkit_gen::generate(&btf, &opts)
         .with_context(|| format!("generating bindings from {}", args.btf.display()))?;
