@@ -3,6 +3,8 @@
 //! inside a module, for BPF (relocatable, against the btf crate) and the host
 //! (fixed layout).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use btfkit_gen::{generate, Layout, Options, Source};

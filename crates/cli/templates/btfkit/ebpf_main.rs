@@ -46,13 +46,14 @@ pub extern "C" fn {{crate}}(_ctx: *mut u8) -> i32 {
         let ring = &raw mut RING;
         let slot = ((*ring).count % SLOTS as u64) as usize;
         if let Some(e) = (*ring).events.get_mut(slot) {
-            *e = Event {
-                ok: (pid.is_ok() && ppid.is_ok() && uid.is_ok() && comm.is_ok()) as u32,
-                pid: pid.unwrap_or(-1) as u32,
-                ppid: ppid.unwrap_or(-1) as u32,
-                uid: uid.unwrap_or(u32::MAX),
-                comm: comm.unwrap_or([0; 16]),
-            };
+            // Field by field: a whole-struct store may become a memset call.
+            e.ok = (pid.is_ok() && ppid.is_ok() && uid.is_ok() && comm.is_ok()) as u32;
+            e.pid = pid.unwrap_or(-1) as u32;
+            e.ppid = ppid.unwrap_or(-1) as u32;
+            e.uid = uid.unwrap_or(u32::MAX);
+            if let Ok(comm) = comm {
+                e.comm = comm;
+            }
         }
         (*ring).count += 1;
     }
