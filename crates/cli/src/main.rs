@@ -39,6 +39,8 @@ enum Command {
     /// `btfkit check`'s part inside a guest (prints JSON).
     #[command(name = "__check-guest", hide = true)]
     CheckGuest(cmd::check::GuestArgs),
+    /// Create a CO-RE tool project (BPF crate, bindings, user space with build.rs) to `cargo run`.
+    New(cmd::new::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Vm(args) => cmd::vm::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::CheckGuest(args) => cmd::check::run_guest(args),
+        Command::New(args) => cmd::new::run(args),
     };
     match result {
         Ok(code) => code,

@@ -64,6 +64,7 @@ fn generate_bindings() {
         layout: btfkit_gen::Layout::Relocatable,
         roots: ROOTS.iter().map(|s| s.to_string()).collect(),
         source: Some(btfkit_gen::Source::new(VMLINUX, &data)),
+        include_safe: false,
     };
     let start = Instant::now();
     let text = btfkit_gen::generate(&btf, &opts).unwrap();

@@ -76,6 +76,10 @@ pub struct Options {
     pub roots: Vec<String>,
     /// Described in the header when given.
     pub source: Option<Source>,
+    /// Output usable through `include!` as well as a module file: the header
+    /// in plain `//` comments and the items in a module carrying the
+    /// `#[allow]`s, re-exported with `pub use` (no inner attributes).
+    pub include_safe: bool,
 }
 
 /// Longest type, member or enumerator name the generator accepts, in bytes
@@ -140,6 +144,9 @@ fn run(btf: &Btf<'_>, opts: &Options, out: &mut Out<'_>) -> Result<(), Error> {
     match opts.layout {
         Layout::Fixed => fixed::emit(&plan, out)?,
         Layout::Relocatable => reloc::emit(&plan, out)?,
+    }
+    if opts.include_safe {
+        out.push_str(INCLUDE_SAFE_CLOSE);
     }
     Ok(())
 }
@@ -209,7 +216,32 @@ impl std::ops::DerefMut for Out<'_> {
     }
 }
 
+/// The module that holds the items of `include_safe` output.
+const INCLUDE_SAFE_OPEN: &str =
+    "\n#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]\n\
+#[allow(dead_code, improper_ctypes_definitions, clippy::all)]\n\
+mod __btfkit_bindings {\n";
+
+/// Its end, and the items re-exported where the file is included.
+const INCLUDE_SAFE_CLOSE: &str = "}\n\npub use __btfkit_bindings::*;\n";
+
 fn header(out: &mut String, opts: &Options) {
+    let start = out.len();
+    header_lines(out, opts);
+    if opts.include_safe {
+        let text = out.split_off(start).replace("//!", "//");
+        let text = text
+            .lines()
+            .filter(|l| !l.starts_with("#!["))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push_str(text.trim_end());
+        out.push('\n');
+        out.push_str(INCLUDE_SAFE_OPEN);
+    }
+}
+
+fn header_lines(out: &mut String, opts: &Options) {
     let mode = match opts.layout {
         Layout::Relocatable => "relocatable",
         Layout::Fixed => "fixed",

@@ -51,6 +51,7 @@ fn gen(btf: &Btf<'_>, layout: Layout, roots: &[&str], source: &Source) -> String
         layout,
         roots: roots.iter().map(|s| s.to_string()).collect(),
         source: Some(source.clone()),
+        include_safe: false,
     };
     generate(btf, &opts).unwrap_or_else(|e| panic!("{}: {e}", source.path))
 }

@@ -33,6 +33,12 @@ pub struct Args {
     /// Relocatable (CO-RE) or fixed (exact layout) definitions.
     #[arg(long, value_enum, default_value = "relocatable")]
     pub layout: LayoutArg,
+    /// Output usable through `include!(concat!(env!("OUT_DIR"), "/vmlinux.rs"))`
+    /// (the build.rs pattern) as well as a module file: no inner `//!` or
+    /// `#![allow]`; the items sit in a module with the `#[allow]`s and are
+    /// re-exported.
+    #[arg(long)]
+    pub include_safe: bool,
 }
 
 /// Runs `btfkit gen`.
@@ -46,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         roots: args.types,
         source: Some(Source::new(args.btf.display().to_string(), &data)),
+        include_safe: args.include_safe,
     };
     let context = || format!("generating bindings from {}", args.btf.display());
     match &args.output {

@@ -9,6 +9,7 @@ pub mod explain_matrix;
 pub mod gen;
 pub mod link;
 pub mod min_btf;
+pub mod new;
 pub mod relocate;
 pub mod version;
 pub mod vm;
