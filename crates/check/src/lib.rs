@@ -102,7 +102,7 @@ impl Report {
 fn outcome(d: &btfkit_reloc::Decision) -> (&'static str, Option<u64>) {
     if d.ok() {
         ("applied", d.fixup.as_ref().map(|f| f.new_val))
-    } else if d.error.is_none() && d.fixup.as_ref().is_some_and(|f| f.poison) {
+    } else if d.poisoned() {
         ("poisoned", None)
     } else {
         ("failed", None)
@@ -186,7 +186,7 @@ pub fn check_here(object: &Path, kernel: &str, attach: bool) -> Report {
             field: field_name(&d.local),
             outcome: o.to_string(),
             value,
-            reason: d.error.clone().or_else(|| {
+            reason: d.error().map(str::to_string).or_else(|| {
                 (o == "poisoned")
                     .then(|| format!("{} does not exist on {kernel}", field_name(&d.local)))
             }),

@@ -125,13 +125,10 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
 /// btfkit's outcome of a decision (`patched`, `poisoned`, `failed`) and its note (the
 /// only place this test reads the engine's outcome fields).
 fn our_outcome(d: &btfkit_reloc::Decision) -> (&'static str, String) {
-    let note = d.error.clone().or(d.patched.clone()).unwrap_or_default();
-    if d.error.is_some() {
-        ("failed", note)
-    } else if d.fixup.as_ref().is_some_and(|f| f.poison) {
-        ("poisoned", note)
-    } else {
-        ("patched", note)
+    match &d.outcome {
+        btfkit_reloc::Outcome::Failed { reason } => ("failed", reason.clone()),
+        btfkit_reloc::Outcome::Poisoned { reason } => ("poisoned", reason.clone()),
+        btfkit_reloc::Outcome::Applied { note, .. } => ("patched", note.clone()),
     }
 }
 

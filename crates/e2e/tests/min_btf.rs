@@ -107,7 +107,8 @@ fn engine_view(d: &Decision) -> String {
         d.local,
         d.target.as_deref().map(strip),
         f,
-        btfkit_minbtf::failure(d).is_some()
+        btfkit_minbtf::failure(d).is_some(),
+        d.poisoned()
     )
 }
 

@@ -45,18 +45,18 @@ fn column_name(p: &Path) -> String {
 
 /// The cell for one decision (the one place reading its outcome here).
 fn cell(d: &btfkit_reloc::Decision) -> String {
-    if d.ok() {
-        d.fixup
-            .as_ref()
-            .map_or("?".into(), |f| f.new_val.to_string())
-    } else if d.error.is_none() && d.fixup.as_ref().is_some_and(|f| f.poison) {
-        "poisoned".into()
-    } else {
-        "FAILED".into()
+    match &d.outcome {
+        btfkit_reloc::Outcome::Applied { new, .. } => new.to_string(),
+        btfkit_reloc::Outcome::Poisoned { .. } if !d.poisoned_reachable() => {
+            "poisoned (unreachable)".into()
+        }
+        btfkit_reloc::Outcome::Poisoned { .. } => "poisoned".into(),
+        btfkit_reloc::Outcome::Failed { .. } => "FAILED".into(),
     }
 }
 
-/// Runs the matrix; exit 1 when any relocation is poisoned or failed on any target.
+/// Runs the matrix; exit 1 when a relocation fails or a poisoned instruction is
+/// reachable on any target (as `explain` with one target).
 pub fn run(object: &Path, given: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(object).with_context(|| format!("cannot read {}", object.display()))?;
@@ -78,9 +78,11 @@ pub fn run(object: &Path, given: &[PathBuf], json: bool) -> anyhow::Result<ExitC
     let Some((_, first)) = columns.first() else {
         bail!("none of the targets could be read as BTF")
     };
-    let all_ok = columns
-        .iter()
-        .all(|(_, r)| r.decisions.iter().all(|d| d.ok()));
+    let all_ok = columns.iter().all(|(_, r)| {
+        r.decisions
+            .iter()
+            .all(|d| d.error().is_none() && !d.poisoned_reachable())
+    });
     if json {
         let rows: Vec<serde_json::Value> = first
             .decisions

@@ -140,12 +140,10 @@ fn libbpf_text(d: &CoreDecision) -> String {
 }
 
 fn btfkit_text(d: &Decision, site: &[[u8; 8]]) -> String {
-    let outcome = if let Some(e) = &d.error {
-        format!("failed: {e}")
-    } else if !d.ok() {
-        format!("poisoned ({})", d.patched.as_deref().unwrap_or(""))
-    } else {
-        format!("patched ({})", d.patched.as_deref().unwrap_or(""))
+    let outcome = match &d.outcome {
+        btfkit_reloc::relocate::Outcome::Failed { reason } => format!("failed: {reason}"),
+        btfkit_reloc::relocate::Outcome::Poisoned { reason } => format!("poisoned ({reason})"),
+        btfkit_reloc::relocate::Outcome::Applied { note, .. } => format!("patched ({note})"),
     };
     let target = d
         .target
@@ -243,7 +241,7 @@ pub fn compare(
     };
     if oracle.decisions.is_empty() {
         if let Some(e) = &oracle.error {
-            if ours.decisions.iter().any(|d| d.error.is_none()) {
+            if ours.decisions.iter().any(|d| d.error().is_none()) {
                 mismatches.push(whole(
                     "libbpf refused the object before any CO-RE decision".into(),
                     e.clone(),
@@ -324,7 +322,7 @@ pub fn compare(
                     .collect()
             })
             .unwrap_or_default();
-        let got = if d.error.is_some() {
+        let got = if d.error().is_some() {
             Verdict::Failed
         } else if !d.ok() {
             Verdict::Poisoned
@@ -338,7 +336,7 @@ pub fn compare(
             match want {
                 Verdict::Failed => {
                     let lib = matches!(&cd.decision.outcome, Outcome::Failed { message } if message.contains("ambiguity"));
-                    let our = d.error.as_deref().is_some_and(|e| e.contains("ambiguity"));
+                    let our = d.error().is_some_and(|e| e.contains("ambiguity"));
                     (lib != our)
                         .then(|| format!("failure: libbpf ambiguity {lib}, btfkit ambiguity {our}"))
                 }
