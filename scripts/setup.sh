@@ -9,10 +9,6 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 packages=(rustc-web cargo-web libstd-rust-web-dev-bpf llvm-22 llvm-22-dev clang-22 lld-22
           bpftool libbpf-dev libbpf-tools libelf-dev zlib1g-dev pkg-config dwarves)
-# min-btf tests make .btf.tar.xz archives the way BTFHub does (tar -J).
-packages+=(xz-utils)
-# The kernel's CO-RE selftests (crates/e2e/tests/core_selftests.rs): bpf_doc.py, the tarball.
-packages+=(python3 xz-utils libc6-dev)
 
 if [ ! -r /etc/debian_version ] || [ "$(id -u)" != 0 ]; then
     cat >&2 <<'MSG'
@@ -25,6 +21,9 @@ setup: this script installs packages on Debian as root. On another machine insta
 MSG
     exit 1
 fi
+
+# The kernel's CO-RE selftests (crates/e2e/tests/core_selftests.rs): bpf_doc.py, the tarball.
+packages+=(python3 xz-utils libc6-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -172,6 +172,21 @@ fn run(what: &str, command: &mut Command) -> Result<Vec<u8>> {
     Ok(output.stdout)
 }
 
+/// Writes `bytes` to `path` through a file of this process, renamed into place: two
+/// runs sharing the cache never see a half-written file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let partial = part_path(path);
+    std::fs::write(&partial, bytes).map_err(io(&partial))?;
+    std::fs::rename(&partial, path).map_err(io(path))
+}
+
+/// `path` + `.part-<pid>`: this process's temporary name for `path`.
+fn part_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".part-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
 /// FNV-1a, 64 bits: a cache key stable across Rust versions.
 fn fnv1a(parts: &[&[u8]]) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325_u64;
@@ -200,12 +215,21 @@ fn download(dir: &Path) -> Result<PathBuf> {
     if let Some(deb) = find()? {
         return Ok(deb);
     }
+    let private = part_path(&dir.join("download"));
+    std::fs::create_dir_all(&private).map_err(io(&private))?;
     run(
         &format!("downloading Debian package {PACKAGE} (needs apt sources with it)"),
         Command::new("apt-get")
             .args(["download", PACKAGE])
-            .current_dir(dir),
+            .current_dir(&private),
     )?;
+    for entry in std::fs::read_dir(&private).map_err(io(&private))? {
+        let path = entry.map_err(io(&private))?.path();
+        if let Some(name) = path.file_name() {
+            std::fs::rename(&path, dir.join(name)).map_err(io(&path))?;
+        }
+    }
+    std::fs::remove_dir_all(&private).map_err(io(&private))?;
     find()?.ok_or_else(|| SuiteError::Layout(format!("apt-get download left no {PACKAGE} .deb")))
 }
 
@@ -233,9 +257,11 @@ fn extract(dir: &Path, deb: &Path) -> Result<(PathBuf, bool)> {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(deb_name.as_str()) {
         return Ok((source, false));
     }
-    if source.exists() {
-        std::fs::remove_dir_all(&source).map_err(io(&source))?;
+    let private = part_path(&dir.join("extract"));
+    if private.exists() {
+        std::fs::remove_dir_all(&private).map_err(io(&private))?;
     }
+    std::fs::create_dir_all(&private).map_err(io(&private))?;
     let wanted: Vec<String> = WANTED.iter().map(|w| format!("'{TOP}/{w}'")).collect();
     let script = format!(
         "set -o pipefail; dpkg-deb --fsys-tarfile \"$1\" | tar -xO --wildcards '*/{TOP}.tar.xz' \
@@ -247,9 +273,17 @@ fn extract(dir: &Path, deb: &Path) -> Result<(PathBuf, bool)> {
         Command::new("bash")
             .args(["-c", &script, "extract"])
             .arg(deb)
-            .current_dir(dir),
+            .current_dir(&private),
     )?;
-    std::fs::write(&stamp, &deb_name).map_err(io(&stamp))?;
+    // Another run may have finished first: its copy is as good as ours.
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(deb_name.as_str()) {
+        if source.exists() {
+            std::fs::remove_dir_all(&source).map_err(io(&source))?;
+        }
+        std::fs::rename(private.join(TOP), &source).map_err(io(&source))?;
+        write_atomic(&stamp, deb_name.as_bytes())?;
+    }
+    std::fs::remove_dir_all(&private).map_err(io(&private))?;
     Ok((source, true))
 }
 
@@ -313,7 +347,7 @@ fn compile_all(jobs: Vec<Job>) -> Result<()> {
                     Err(_) => None,
                 };
                 let Some(job) = job else { break };
-                let partial = job.output.with_extension("o.part");
+                let partial = part_path(&job.output);
                 let result = run(
                     &format!("compiling {}", job.source.display()),
                     Command::new(CLANG)
@@ -479,6 +513,8 @@ impl Suite {
     pub fn prepare_in(dir: &Path, cpus: &[&str]) -> Result<Suite> {
         let mut timings = Timings::default();
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // Absolute: commands run in other directories get these paths.
+        let dir = &std::fs::canonicalize(dir).map_err(io(dir))?;
         let started = Instant::now();
         let deb = download(dir)?;
         timings.download = started.elapsed();
@@ -503,13 +539,13 @@ impl Suite {
                     .args(["--header", "--file"])
                     .arg(source.join("tools/include/uapi/linux/bpf.h")),
             )?;
-            std::fs::write(&helper_defs, text).map_err(io(&helper_defs))?;
+            write_atomic(&helper_defs, &text)?;
         }
         let stubs = dir.join("stubs");
         let stub = stubs.join("gnu/stubs-32.h");
         if !stub.is_file() {
             std::fs::create_dir_all(stubs.join("gnu")).map_err(io(&stubs))?;
-            std::fs::write(&stub, b"").map_err(io(&stub))?;
+            write_atomic(&stub, b"")?;
         }
 
         // Everything a program's compile depends on, besides its own source.
@@ -596,20 +632,24 @@ impl Suite {
         let key = fnv1a(&[RECIPE.as_bytes(), dumper.as_bytes()]);
         let table = dir.join(format!("cases.{key:016x}.tsv"));
         if !table.is_file() {
-            let c = dir.join("cases-dumper.c");
-            let exe = dir.join("cases-dumper");
+            let c = part_path(&dir.join("cases-dumper.c"));
+            let exe = part_path(&dir.join("cases-dumper"));
             std::fs::write(&c, &dumper).map_err(io(&c))?;
             run(
                 "compiling the case table of core_reloc.c (host program)",
                 Command::new(CLANG)
                     .arg("-w")
                     .arg(format!("-I{}", progs.display()))
+                    .args(["-x", "c"])
                     .arg(&c)
                     .arg("-o")
                     .arg(&exe),
             )?;
             let printed = run("printing the case table", &mut Command::new(&exe))?;
-            std::fs::write(&table, printed).map_err(io(&table))?;
+            for temporary in [&c, &exe] {
+                std::fs::remove_file(temporary).map_err(io(temporary))?;
+            }
+            write_atomic(&table, &printed)?;
         }
         let table_text = std::fs::read_to_string(&table).map_err(io(&table))?;
         let cases = parse_cases(&table_text)?;
