@@ -91,3 +91,17 @@ fn query_cost_has_the_records_clang_writes() {
 fn anon_members_has_the_records_clang_writes() {
     compare("anon-members");
 }
+
+/// Lean BTF: each example's `.BTF` has no more types and bytes of types than
+/// its C twin's (run with `--nocapture` for the numbers).
+#[test]
+fn examples_carry_no_more_btf_than_their_c_twins() {
+    for example in ["task-core", "all-queries", "query-cost"] {
+        common::assert_btf_no_larger_than_twin(
+            example,
+            &common::build_example(example),
+            &common::clang_twin(example),
+            false,
+        );
+    }
+}

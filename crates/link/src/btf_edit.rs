@@ -481,4 +481,112 @@ mod tests {
         );
         rebuilt.btf.validate().unwrap();
     }
+
+    #[test]
+    fn compact_keeps_what_records_and_data_reach_with_their_strings_only() {
+        use btfkit_model::{CoreRelo, CoreReloKind, FuncInfo};
+        let mut btf = Btf::new();
+        let u8_ = btf
+            .add(&NewType::Int {
+                name: "u8",
+                size: 1,
+                encoding: IntEncoding(0),
+                offset: 0,
+                bits: 8,
+            })
+            .unwrap();
+        // An orphan struct (a descriptor static's leftover), then what stays.
+        let orphan = btf
+            .add(&NewType::Struct {
+                name: "a_very_long_descriptor_static_name",
+                size: 1,
+                members: vec![NewMember {
+                    name: "x",
+                    type_id: u8_,
+                    bit_offset: 0,
+                    bitfield_size: 0,
+                }],
+            })
+            .unwrap();
+        let root = btf
+            .add(&NewType::Struct {
+                name: "task_struct",
+                size: 1,
+                members: vec![NewMember {
+                    name: "pid",
+                    type_id: u8_,
+                    bit_offset: 0,
+                    bitfield_size: 0,
+                }],
+            })
+            .unwrap();
+        let proto = btf
+            .add(&NewType::FuncProto {
+                ret: u8_,
+                params: vec![],
+            })
+            .unwrap();
+        let func = btf
+            .add(&NewType::Func {
+                name: "prog",
+                proto,
+                linkage: Linkage(1),
+            })
+            .unwrap();
+        let var = btf
+            .add(&NewType::Var {
+                name: "COUNT",
+                type_id: u8_,
+                linkage: Linkage(1),
+            })
+            .unwrap();
+        btf.add(&NewType::Datasec {
+            name: ".bss",
+            size: 1,
+            vars: vec![NewVarSecinfo {
+                type_id: var,
+                offset: 0,
+                size: 1,
+            }],
+        })
+        .unwrap();
+        let sec = btf.add_string("raw_tp/x").unwrap();
+        let access = btf.add_string("0:0").unwrap();
+        let mut ext = BtfExt::new(Endian::Little);
+        ext.func_info.section_mut(sec).push(FuncInfo {
+            insn_off: 0,
+            type_id: func,
+            tail: Vec::new(),
+        });
+        ext.core_relo.section_mut(sec).push(CoreRelo {
+            insn_off: 8,
+            type_id: root,
+            access_str_off: access,
+            kind: CoreReloKind::FieldByteOffset,
+            tail: Vec::new(),
+        });
+        let bytes = btf.to_bytes();
+        let btf = Btf::parse(&bytes).unwrap();
+        let lean = compact(&btf, &mut ext, []).unwrap();
+        let out = &lean.btf;
+        out.validate().unwrap();
+        assert_eq!(out.last_id(), btf.last_id() - 1);
+        assert!(lean.remap.try_get(orphan).is_none());
+        // The Rust-named INT takes its C name; the orphan's strings are gone.
+        assert_eq!(
+            out.type_name(&out.type_by_id(1).unwrap()).unwrap(),
+            "unsigned char"
+        );
+        let strings = String::from_utf8_lossy(out.string_section()).into_owned();
+        assert!(!strings.contains("descriptor_static"), "{strings:?}");
+        // .BTF.ext follows: ids and string offsets.
+        let fi = &ext.func_info.sections[0];
+        assert_eq!(out.name(fi.sec_name_off).unwrap(), "raw_tp/x");
+        assert_eq!(fi.records[0].type_id, lean.remap.get(func, "test").unwrap());
+        let cr = &ext.core_relo.sections[0].records[0];
+        assert_eq!(cr.type_id, lean.remap.get(root, "test").unwrap());
+        assert_eq!(out.name(cr.access_str_off).unwrap(), "0:0");
+        let t = out.type_by_id(cr.type_id).unwrap();
+        assert_eq!(out.type_name(&t).unwrap(), "task_struct");
+    }
 }

@@ -600,3 +600,67 @@ pub fn add_planned(btf: &mut Btf<'_>, first_id: TypeId, planned: &[Planned]) -> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::descriptor::parse_record;
+
+    /// Plans `roots` over the given records; returns the planned types.
+    fn plan(records: &[&str], roots: &[&str]) -> Vec<Planned> {
+        let descriptors = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| parse_record(r, i, 0).unwrap())
+            .collect();
+        let mut table = TypeTable::new(descriptors).unwrap();
+        let btf = Btf::new();
+        let set = roots.iter().map(|r| r.to_string()).collect();
+        let mut planner = LocalTypes::new(&mut table, &btf, set);
+        for r in roots {
+            planner.plan_root(r).unwrap();
+        }
+        planner.finish().unwrap().1
+    }
+
+    fn composites(planned: &[Planned]) -> Vec<&str> {
+        planned
+            .iter()
+            .filter_map(|p| match p {
+                Planned::Composite { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn fwds(planned: &[Planned]) -> Vec<&str> {
+        planned
+            .iter()
+            .filter_map(|p| match p {
+                Planned::Fwd { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const RECORDS: [&str; 3] = [
+        "BTFKIT1 struct task{pid:i4;mm:*struct mm;se:struct sched;}",
+        "BTFKIT1 struct mm{start:u8;owner:*struct task;}",
+        "BTFKIT1 struct sched{w:u4;}",
+    ];
+
+    #[test]
+    fn only_pointed_to_types_are_forward_declarations() {
+        // `sched` is held by value: complete; `mm` only pointed to: a FWD.
+        let planned = plan(&RECORDS, &["task"]);
+        assert_eq!(composites(&planned), ["task", "sched"]);
+        assert_eq!(fwds(&planned), ["mm"]);
+    }
+
+    #[test]
+    fn a_pointee_that_is_also_a_root_is_complete() {
+        let planned = plan(&RECORDS, &["task", "mm"]);
+        assert_eq!(composites(&planned), ["task", "mm", "sched"]);
+        assert!(fwds(&planned).is_empty());
+    }
+}

@@ -141,3 +141,85 @@ pub fn assert_libbpf_relocated_every_record(object: &[u8], log: &str) {
         "libbpf's log names a different number of CO-RE records:\n{log}"
     );
 }
+
+/// `.BTF` of a linked object: (number of types, bytes of the type section,
+/// bytes of the whole section).
+pub fn btf_size(object: &[u8]) -> (u32, usize, usize) {
+    let parsed = btfkit_object::BpfObject::parse(object).unwrap();
+    let bytes = parsed.btf().expect("the object has no .BTF");
+    let btf = btfkit_model::Btf::parse(bytes).unwrap();
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    // Header: magic, version, flags, hdr_len, type_off, type_len, ...
+    (btf.last_id(), word(12), bytes.len())
+}
+
+/// Fails unless the Rust object's `.BTF` has no more types and no more
+/// bytes of types than its C twin's (lean BTF, as clang writes it), and,
+/// with `whole`, no more bytes in all (strings included: in small programs
+/// the strings are mostly line_info's source lines, longer in Rust); prints
+/// both.
+pub fn assert_btf_no_larger_than_twin(example: &str, rust: &[u8], twin: &[u8], whole: bool) {
+    let (rt, rtb, rb) = btf_size(rust);
+    let (ct, ctb, cb) = btf_size(twin);
+    eprintln!(
+        "{example}: .BTF of the Rust object {rt} types ({rtb} bytes), {rb} bytes in all; \
+         C twin {ct} types ({ctb} bytes), {cb} bytes"
+    );
+    assert!(
+        rt <= ct && rtb <= ctb && (!whole || rb <= cb),
+        "{example}: .BTF of the Rust object ({rt} types, {rtb} bytes of types, {rb} in all) \
+         is larger than its C twin's ({ct} types, {ctb} bytes of types, {cb} in all)"
+    );
+}
+
+/// The running kernel's BTF.
+pub const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+
+/// Writes `btfkit gen` bindings of the running kernel for `roots` to
+/// `examples/<path>` (rewritten only when they change, so builds stay
+/// incremental).
+pub fn generate_bindings(roots: &[&str], path: &str) {
+    let data = std::fs::read(VMLINUX).unwrap();
+    let btf = btfkit_model::Btf::parse(&data).unwrap();
+    let opts = btfkit_gen::Options {
+        layout: btfkit_gen::Layout::Relocatable,
+        roots: roots.iter().map(|s| s.to_string()).collect(),
+        source: Some(btfkit_gen::Source::new(VMLINUX, &data)),
+    };
+    let text = btfkit_gen::generate(&btf, &opts).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(path);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&path, text).unwrap();
+    }
+}
+
+/// `examples/<example>/twin.bpf.c` compiled by clang-22 on bpftool's
+/// `vmlinux.h` of the running kernel.
+pub fn clang_twin_on_vmlinux_h(example: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{example}-twin"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = Command::new("bpftool")
+        .args(["btf", "dump", "file", VMLINUX, "format", "c"])
+        .output()
+        .expect("bpftool is required (scripts/setup.sh installs it)");
+    assert!(header.status.success(), "bpftool btf dump failed");
+    std::fs::write(dir.join("vmlinux.h"), &header.stdout).unwrap();
+    let out = dir.join("twin.o");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example)
+        .join("twin.bpf.c");
+    let st = Command::new("clang-22")
+        .args(["-target", "bpf", "-O2", "-g", "-c"])
+        .arg(format!("-I{}", dir.display()))
+        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("clang-22 is required (scripts/setup.sh installs it)");
+    assert!(st.success(), "clang-22 failed on {}", src.display());
+    std::fs::read(out).unwrap()
+}
