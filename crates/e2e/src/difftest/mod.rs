@@ -507,24 +507,31 @@ pub fn compile_crafted(out_dir: &Path) -> Result<(), String> {
         let Some(stem) = name.strip_suffix(".bpf.c") else {
             continue;
         };
-        let out = out_dir.join(format!("crafted-{stem}.o"));
-        let status = std::process::Command::new("clang-22")
-            .args([
-                "-target",
-                "bpf",
-                "-O2",
-                "-g",
-                "-c",
-                "-I/usr/include/x86_64-linux-gnu",
-            ])
-            .arg(&src)
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .map_err(|e| format!("clang-22 is required (scripts/setup.sh installs it): {e}"))?;
-        if !status.success() {
-            return Err(format!("clang-22 failed on {}", src.display()));
-        }
+        clang_bpf(&src, &out_dir.join(format!("crafted-{stem}.o")))?;
     }
     Ok(())
+}
+
+/// Compiles the BPF C file `src` into `out` with clang-22 (`-O2 -g`, the host's
+/// multiarch headers for libbpf's `<bpf/...>`).
+pub fn clang_bpf(src: &Path, out: &Path) -> Result<(), String> {
+    let status = std::process::Command::new("clang-22")
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-c",
+            "-I/usr/include/x86_64-linux-gnu",
+        ])
+        .arg(src)
+        .arg("-o")
+        .arg(out)
+        .status()
+        .map_err(|e| format!("clang-22 is required (scripts/setup.sh installs it): {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("clang-22 failed on {}", src.display()))
+    }
 }

@@ -72,21 +72,7 @@ pub fn clang_twin(example: &str) -> Vec<u8> {
         .join(example)
         .join("twin.bpf.c");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{example}-twin.o"));
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
+    btfkit_e2e::difftest::clang_bpf(&src, &out).unwrap();
     std::fs::read(out).unwrap()
 }
 
