@@ -165,6 +165,7 @@ pub fn run_one(
                 program: String::new(),
                 section: String::new(),
                 relo: 0,
+                kind: String::new(),
                 local: String::new(),
                 libbpf: e.to_string(),
                 btfkit: String::new(),
@@ -258,6 +259,8 @@ pub struct Summary {
     pub tally: Tally,
     /// Mismatching decisions per class.
     pub by_class: BTreeMap<Class, usize>,
+    /// Mismatching decisions per class and relocation kind.
+    pub by_kind: BTreeMap<(Class, String), usize>,
     /// Mutations applied per mutation class (its first word).
     pub by_mutation: BTreeMap<String, usize>,
     /// Shrunk reproducers (a few per class).
@@ -299,7 +302,14 @@ impl std::fmt::Display for Summary {
         )?;
         writeln!(f, "equal: {}; mismatches: {}", t.equal, self.mismatches())?;
         for (class, n) in &self.by_class {
-            writeln!(f, "  class {class}: {n}")?;
+            write!(f, "  class {class}: {n} (")?;
+            let kinds: Vec<String> = self
+                .by_kind
+                .iter()
+                .filter(|((c, _), _)| c == class)
+                .map(|((_, k), n)| format!("{k} {n}"))
+                .collect();
+            writeln!(f, "{})", kinds.join(", "))?;
         }
         write!(f, "mutations applied:")?;
         for (m, n) in &self.by_mutation {
@@ -393,6 +403,10 @@ impl Base {
                 summary.tally += tally;
                 for m in found {
                     *summary.by_class.entry(m.class).or_default() += 1;
+                    *summary
+                        .by_kind
+                        .entry((m.class, m.kind.clone()))
+                        .or_default() += 1;
                     let n = shown.entry(m.class).or_default();
                     if *n < config.reproducers_per_class {
                         *n += 1;
