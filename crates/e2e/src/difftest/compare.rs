@@ -48,6 +48,8 @@ pub struct Mismatch {
     pub section: String,
     /// Record index in the section.
     pub relo: usize,
+    /// The relocation kind (libbpf's short name, `byte_off`, ...; empty for a whole object).
+    pub kind: String,
     /// libbpf's local spec.
     pub local: String,
     /// libbpf's answer.
@@ -219,6 +221,7 @@ pub fn compare(
         program: String::new(),
         section: String::new(),
         relo: 0,
+        kind: String::new(),
         local: String::new(),
         libbpf,
         btfkit,
@@ -288,6 +291,7 @@ pub fn compare(
             program: cd.decision.program.clone(),
             section: section.to_owned(),
             relo,
+            kind: cd.decision.kind().unwrap_or_default().to_owned(),
             local: cd
                 .decision
                 .local

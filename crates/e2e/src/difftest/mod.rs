@@ -165,6 +165,7 @@ pub fn run_one(
                 program: String::new(),
                 section: String::new(),
                 relo: 0,
+                kind: String::new(),
                 local: String::new(),
                 libbpf: e.to_string(),
                 btfkit: String::new(),
@@ -258,6 +259,8 @@ pub struct Summary {
     pub tally: Tally,
     /// Mismatching decisions per class.
     pub by_class: BTreeMap<Class, usize>,
+    /// Mismatching decisions per class and relocation kind.
+    pub by_kind: BTreeMap<(Class, String), usize>,
     /// Mutations applied per mutation class (its first word).
     pub by_mutation: BTreeMap<String, usize>,
     /// Shrunk reproducers (a few per class).
@@ -299,7 +302,14 @@ impl std::fmt::Display for Summary {
         )?;
         writeln!(f, "equal: {}; mismatches: {}", t.equal, self.mismatches())?;
         for (class, n) in &self.by_class {
-            writeln!(f, "  class {class}: {n}")?;
+            write!(f, "  class {class}: {n} (")?;
+            let kinds: Vec<String> = self
+                .by_kind
+                .iter()
+                .filter(|((c, _), _)| c == class)
+                .map(|((_, k), n)| format!("{k} {n}"))
+                .collect();
+            writeln!(f, "{})", kinds.join(", "))?;
         }
         write!(f, "mutations applied:")?;
         for (m, n) in &self.by_mutation {
@@ -393,6 +403,10 @@ impl Base {
                 summary.tally += tally;
                 for m in found {
                     *summary.by_class.entry(m.class).or_default() += 1;
+                    *summary
+                        .by_kind
+                        .entry((m.class, m.kind.clone()))
+                        .or_default() += 1;
                     let n = shown.entry(m.class).or_default();
                     if *n < config.reproducers_per_class {
                         *n += 1;
@@ -507,24 +521,31 @@ pub fn compile_crafted(out_dir: &Path) -> Result<(), String> {
         let Some(stem) = name.strip_suffix(".bpf.c") else {
             continue;
         };
-        let out = out_dir.join(format!("crafted-{stem}.o"));
-        let status = std::process::Command::new("clang-22")
-            .args([
-                "-target",
-                "bpf",
-                "-O2",
-                "-g",
-                "-c",
-                "-I/usr/include/x86_64-linux-gnu",
-            ])
-            .arg(&src)
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .map_err(|e| format!("clang-22 is required (scripts/setup.sh installs it): {e}"))?;
-        if !status.success() {
-            return Err(format!("clang-22 failed on {}", src.display()));
-        }
+        clang_bpf(&src, &out_dir.join(format!("crafted-{stem}.o")))?;
     }
     Ok(())
+}
+
+/// Compiles the BPF C file `src` into `out` with clang-22 (`-O2 -g`, the host's
+/// multiarch headers for libbpf's `<bpf/...>`).
+pub fn clang_bpf(src: &Path, out: &Path) -> Result<(), String> {
+    let status = std::process::Command::new("clang-22")
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-c",
+            "-I/usr/include/x86_64-linux-gnu",
+        ])
+        .arg(src)
+        .arg("-o")
+        .arg(out)
+        .status()
+        .map_err(|e| format!("clang-22 is required (scripts/setup.sh installs it): {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("clang-22 failed on {}", src.display()))
+    }
 }

@@ -625,9 +625,19 @@ fn propose(rng: &mut Rng, types: &Types, focus: &Focus) -> Option<Mutation> {
                 union: rng.chance(40),
             },
             7 => {
-                let old = match types.get(resolved) {
-                    Ty::Array { nelems, .. } => *nelems,
-                    _ => return None,
+                // This member if it is an array, else an array beside it (records
+                // rarely access arrays, but their offsets move when one grows).
+                let arrays: Vec<(String, u32)> = members
+                    .iter()
+                    .filter(|m| !m.name.is_empty())
+                    .filter_map(|m| match types.get(types.resolve(m.ty)) {
+                        Ty::Array { nelems, .. } => Some((m.name.clone(), *nelems)),
+                        _ => None,
+                    })
+                    .collect();
+                let (member, old) = match types.get(resolved) {
+                    Ty::Array { nelems, .. } => (member, *nelems),
+                    _ => rng.pick(&arrays)?.clone(),
                 };
                 let choices = [0, 1, old / 2, old + 1, old.saturating_mul(2)];
                 Mutation::ResizeArray {
