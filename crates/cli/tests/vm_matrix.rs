@@ -4,7 +4,10 @@
 //! applied by btfkit's engine against that kernel's own BTF, every program
 //! accepted by that kernel's verifier, field offsets that differ per kernel.
 //! Needs what scripts/setup.sh installs (QEMU, virtme-ng, virtiofsd, the BPF
-//! toolchain) and fails saying so when it is missing. Also: bad kernel specs.
+//! toolchain) and fails saying so when it is missing. `examples/probes` (a
+//! kprobe and an fentry program) loads in the guests and is reported
+//! unsupported on this host, which has no kprobes and refuses fentry.
+//! Also: bad kernel specs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ const EXAMPLES: &[&str] = &[
     "kernel-types",
     "all-queries",
     "query-cost",
+    "probes",
 ];
 
 fn btfkit() -> Command {
