@@ -4,6 +4,7 @@
 #  2. the reference: `vng --exec` with bpftool (libbpf) loading the same objects,
 #     one boot per kernel, two at once.
 # Usage: scripts/vm-bench.sh OBJ... (built with `btfkit build --release`).
+# The matrix (markdown, with the host column) goes to $MATRIX_OUT if set.
 # Kernels: $KERNELS (default: 6.1 6.12 6.1-cloud 6.12-cloud, cached packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 args=()
 for k in "${kernels[@]}"; do args+=(--kernel "$k"); done
 start=$(date +%s.%N)
-"$btfkit" check "${objs[@]}" "${args[@]}" >/dev/null || echo "btfkit check: some kernel failed"
+"$btfkit" check --markdown "${objs[@]}" "${args[@]}" --kernel host >"${MATRIX_OUT:-/dev/null}" || echo "btfkit check: some kernel failed"
 end=$(date +%s.%N)
 echo "btfkit check, ${#objs[@]} objects x ${#kernels[@]} kernels: $(echo "$end - $start" | bc) s"
 
