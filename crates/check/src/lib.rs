@@ -203,83 +203,107 @@ pub fn check_here(object: &Path, kernel: &str, attach: bool) -> Report {
             error: None,
         };
     }
-    let unsupported: Vec<(String, String)> = sections
-        .iter()
-        .filter_map(|(name, sec)| unsupported_here(sec).map(|why| (name.clone(), why)))
-        .collect();
-    if !unsupported.is_empty() {
-        for p in &mut programs {
-            if let Some((_, why)) = unsupported.iter().find(|(n, _)| *n == p.name) {
-                p.verdict = Verdict::Unsupported;
-                p.log = vec![why.clone()];
-            }
-        }
-        return Report {
-            object: object.display().to_string(),
-            kernel: kernel.to_string(),
-            programs,
-            error: None,
-        };
-    }
     let written = match btfkit_reloc::write::write_relocated(&bytes, &relocated) {
         Ok(w) => w,
         Err(e) => {
             return Report::failed(object, kernel, format!("writing the relocated object: {e}"))
         }
     };
-    match btfkit_loader::LoadedObject::load(&written) {
-        Ok(loaded) => {
-            for p in &mut programs {
-                let Ok(prog) = loaded.program(&p.name) else {
-                    continue;
-                };
-                p.verified_insns = prog.verified_insns();
-                p.verdict = Verdict::Accepted;
-                if attach {
-                    match prog.attach() {
-                        Ok(a) => drop(a),
-                        Err(btfkit_loader::Error::Unsupported(why)) => {
-                            p.verdict = Verdict::Unsupported;
-                            p.log = vec![why];
-                        }
-                        Err(e) => {
-                            p.verdict = Verdict::Rejected;
-                            p.log = vec![format!("attach: {e}")];
+    // Programs this kernel cannot run are left out of the load and reported
+    // as unsupported; a tracing program the kernel refuses before verifying
+    // (EPERM, EOPNOTSUPP: no fentry here) joins them and the load is retried.
+    let mut skipped: Vec<String> = Vec::new();
+    for (name, sec) in &sections {
+        if let Some(why) = unsupported_here(sec) {
+            set_unsupported(&mut programs, name, why);
+            skipped.push(sec.clone());
+        }
+    }
+    loop {
+        if skipped.len() == sections.len() {
+            break;
+        }
+        let keep = |sec: &str| !skipped.iter().any(|s| s == sec);
+        match btfkit_loader::LoadedObject::load_filtered(&written, &keep) {
+            Ok(loaded) => {
+                for p in &mut programs {
+                    let Ok(prog) = loaded.program(&p.name) else {
+                        continue;
+                    };
+                    p.verified_insns = prog.verified_insns();
+                    p.verdict = Verdict::Accepted;
+                    if attach {
+                        match prog.attach() {
+                            Ok(a) => drop(a),
+                            Err(btfkit_loader::Error::Unsupported(why)) => {
+                                p.verdict = Verdict::Unsupported;
+                                p.log = vec![why];
+                            }
+                            Err(e) => {
+                                p.verdict = Verdict::Rejected;
+                                p.log = vec![format!("attach: {e}")];
+                            }
                         }
                     }
                 }
+                break;
             }
-        }
-        Err(btfkit_loader::Error::Verifier {
-            program,
-            log,
-            source,
-        }) => {
-            if let Some(p) = programs.iter_mut().find(|p| p.name == program) {
-                p.verdict = Verdict::Rejected;
-                let lines: Vec<&str> = log.lines().collect();
-                p.log = lines[lines.len().saturating_sub(8)..]
+            Err(btfkit_loader::Error::Verifier {
+                program,
+                log,
+                source,
+            }) => {
+                let sec = sections
                     .iter()
-                    .map(|l| l.to_string())
-                    .collect();
-                p.log.insert(0, format!("load: {source}"));
-                let explained = explain_poison(&log, &p.relocations, kernel);
-                p.log.extend(explained);
+                    .find(|(n, _)| *n == program)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default();
+                let tracing = sec.starts_with("fentry/") || sec.starts_with("fexit/");
+                let refused = matches!(source.raw_os_error(), Some(1 | 95 | 524));
+                if tracing && refused && log.trim().is_empty() && !skipped.contains(&sec) {
+                    set_unsupported(
+                        &mut programs,
+                        &program,
+                        format!("this kernel refuses fentry/fexit programs ({source})"),
+                    );
+                    skipped.push(sec);
+                    continue;
+                }
+                if let Some(p) = programs.iter_mut().find(|p| p.name == program) {
+                    p.verdict = Verdict::Rejected;
+                    let lines: Vec<&str> = log.lines().collect();
+                    p.log = lines[lines.len().saturating_sub(8)..]
+                        .iter()
+                        .map(|l| l.to_string())
+                        .collect();
+                    p.log.insert(0, format!("load: {source}"));
+                    let explained = explain_poison(&log, &p.relocations, kernel);
+                    p.log.extend(explained);
+                }
+                break;
             }
-        }
-        Err(btfkit_loader::Error::Unsupported(why)) => {
-            for p in &mut programs {
-                p.verdict = Verdict::Unsupported;
-                p.log = vec![why.clone()];
+            Err(btfkit_loader::Error::Unsupported(why)) => {
+                for p in &mut programs {
+                    p.verdict = Verdict::Unsupported;
+                    p.log = vec![why.clone()];
+                }
+                break;
             }
+            Err(e) => return Report::failed(object, kernel, format!("loading: {e}")),
         }
-        Err(e) => return Report::failed(object, kernel, format!("loading: {e}")),
     }
     Report {
         object: object.display().to_string(),
         kernel: kernel.to_string(),
         programs,
         error: None,
+    }
+}
+
+fn set_unsupported(programs: &mut [ProgramReport], name: &str, why: String) {
+    if let Some(p) = programs.iter_mut().find(|p| p.name == name) {
+        p.verdict = Verdict::Unsupported;
+        p.log = vec![why];
     }
 }
 

@@ -79,6 +79,14 @@ pub enum ProgramKind {
     Kprobe(String),
     /// `socket`.
     SocketFilter,
+    /// `fentry/FUNCTION` (`exit`: `fexit/FUNCTION`): a tracing program on a
+    /// kernel function found by name in the kernel's BTF.
+    Fentry {
+        /// The kernel function.
+        function: String,
+        /// fexit rather than fentry.
+        exit: bool,
+    },
 }
 
 impl ProgramKind {
@@ -97,6 +105,10 @@ impl ProgramKind {
                 Some(ProgramKind::Kprobe(rest.to_string()))
             }
             "socket" => Some(ProgramKind::SocketFilter),
+            "fentry" | "fexit" if !rest.is_empty() => Some(ProgramKind::Fentry {
+                function: rest.to_string(),
+                exit: prefix == "fexit",
+            }),
             _ => None,
         }
     }
@@ -107,6 +119,7 @@ impl ProgramKind {
             ProgramKind::Kprobe(_) => 2,
             ProgramKind::Tracepoint(..) => 5,
             ProgramKind::RawTracepoint(_) => 17,
+            ProgramKind::Fentry { .. } => 26,
         }
     }
 }
@@ -175,8 +188,47 @@ impl Program {
                 )?;
                 Ok(Attachment { _fds: vec![event] })
             }
+            ProgramKind::Fentry { function, .. } => {
+                // A tracing program attaches through raw_tracepoint_open with no name.
+                let mut attr = Attr::new();
+                attr.u32(8, self.fd.as_raw_fd() as u32);
+                let fd =
+                    sys::bpf_fd(sys::BPF_RAW_TRACEPOINT_OPEN, &mut attr).map_err(|source| {
+                        Error::Syscall {
+                            what: format!("attaching {} to {function}", self.name),
+                            source,
+                        }
+                    })?;
+                Ok(Attachment { _fds: vec![fd] })
+            }
+            ProgramKind::Kprobe(function) => {
+                let path = "/sys/bus/event_source/devices/kprobe/type";
+                let pmu: u32 = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .ok_or_else(|| {
+                        Error::Unsupported(format!("kprobes: this kernel has no {path}"))
+                    })?;
+                let name = sys::cstring(function).map_err(|source| Error::Syscall {
+                    what: format!("kprobe function name {function:?}"),
+                    source,
+                })?;
+                let event = sys::perf_event_open_kprobe(pmu, &name, 0).map_err(|source| {
+                    Error::Syscall {
+                        what: format!("perf_event_open for kprobe {function}"),
+                        source,
+                    }
+                })?;
+                sys::perf_event_attach(event.as_raw_fd(), self.fd.as_raw_fd()).map_err(
+                    |source| Error::Syscall {
+                        what: format!("attaching {} to kprobe {function}", self.name),
+                        source,
+                    },
+                )?;
+                Ok(Attachment { _fds: vec![event] })
+            }
             other => Err(Error::Unsupported(format!(
-                "attaching a {other:?} program (only raw tracepoints and tracepoints)"
+                "attaching a {other:?} program (only raw tracepoints, tracepoints, kprobes, fentry)"
             ))),
         }
     }
@@ -258,6 +310,11 @@ fn kernel_name(name: &str) -> [u8; 16] {
 impl LoadedObject {
     /// Loads every program of an already-relocated object.
     pub fn load(data: &[u8]) -> Result<LoadedObject> {
+        LoadedObject::load_filtered(data, &|_| true)
+    }
+
+    /// Loads the programs whose section name `keep` accepts (and every map).
+    pub fn load_filtered(data: &[u8], keep: &dyn Fn(&str) -> bool) -> Result<LoadedObject> {
         let obj = BpfObject::parse(data)?;
         let license = obj
             .section_by_name("license")
@@ -308,12 +365,15 @@ impl LoadedObject {
 
         let mut programs = Vec::new();
         for section in obj.programs() {
+            if section.name != ".text" && !keep(&section.name) {
+                continue;
+            }
             let Some(kind) = ProgramKind::from_section(&section.name) else {
                 if section.name == ".text" {
                     continue;
                 }
                 return Err(Error::Unsupported(format!(
-                    "program section {:?} (this loader knows raw_tp/, tp/, kprobe/, socket)",
+                    "program section {:?} (this loader knows raw_tp/, tp/, kprobe/, fentry/, fexit/, socket)",
                     section.name
                 )));
             };
@@ -404,12 +464,32 @@ impl LoadedObject {
     }
 }
 
+/// The BTF id of kernel function `function` in /sys/kernel/btf/vmlinux.
+fn kernel_function_btf_id(function: &str) -> Result<u32> {
+    let data = std::fs::read("/sys/kernel/btf/vmlinux")
+        .map_err(|e| Error::Unsupported(format!("fentry needs the kernel's BTF: {e}")))?;
+    let btf = btfkit_model::Btf::parse(&data)
+        .map_err(|e| Error::Unsupported(format!("the kernel's BTF: {e}")))?;
+    btf.find_by_name_kind(function, btfkit_model::Kind::Func)
+        .first()
+        .copied()
+        .ok_or_else(|| Error::NotFound(format!("kernel function {function} in the kernel's BTF")))
+}
+
 fn load_program(
     name: &str,
     kind: &ProgramKind,
     insns: &[u8],
     license: &std::ffi::CString,
 ) -> Result<OwnedFd> {
+    // fentry/fexit: the function's BTF id in the kernel, and the attach type.
+    let tracing = match kind {
+        ProgramKind::Fentry { function, exit } => Some((
+            kernel_function_btf_id(function)?,
+            if *exit { 25 } else { 24 },
+        )),
+        _ => None,
+    };
     let attempt = |log: Option<&mut Vec<u8>>| {
         let mut attr = Attr::new();
         attr.u32(0, kind.prog_type())
@@ -417,6 +497,10 @@ fn load_program(
             .u64(8, sys::ptr(insns.as_ptr()))
             .u64(16, sys::ptr(license.as_ptr().cast()))
             .bytes(48, &kernel_name(name));
+        if let Some((btf_id, attach_type)) = tracing {
+            // expected_attach_type, attach_btf_id
+            attr.u32(68, attach_type).u32(108, btf_id);
+        }
         if let Some(buf) = log {
             attr.u32(24, 1)
                 .u32(28, buf.len() as u32)

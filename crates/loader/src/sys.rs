@@ -115,6 +115,38 @@ pub(crate) fn perf_event_open_tracepoint(id: u64, cpu: i32) -> io::Result<OwnedF
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// Opens a kprobe perf event on `function` (the `kprobe` PMU, type `pmu_type`
+/// from /sys/bus/event_source/devices/kprobe/type) on CPU `cpu`, every process.
+pub(crate) fn perf_event_open_kprobe(
+    pmu_type: u32,
+    function: &CString,
+    cpu: i32,
+) -> io::Result<OwnedFd> {
+    let mut attr = [0u8; 136];
+    attr[0..4].copy_from_slice(&pmu_type.to_ne_bytes());
+    attr[4..8].copy_from_slice(&136u32.to_ne_bytes());
+    attr[16..24].copy_from_slice(&1u64.to_ne_bytes()); // sample_period
+    attr[56..64].copy_from_slice(&(function.as_ptr() as usize as u64).to_ne_bytes()); // config1: kprobe_func
+                                                                                      // SAFETY: `attr` is a zero-initialised perf_event_attr of the size it
+                                                                                      // declares; config1 points at `function`, alive for the whole call; the
+                                                                                      // result is a new file descriptor on success.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            -1 as libc::pid_t,
+            cpu as libc::c_int,
+            -1 as libc::c_int,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: perf_event_open returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
 /// Attaches BPF program `prog_fd` to perf event `event_fd` and enables it.
 pub(crate) fn perf_event_attach(event_fd: i32, prog_fd: i32) -> io::Result<()> {
     const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;

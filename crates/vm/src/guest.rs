@@ -191,17 +191,18 @@ pub fn run(kernel: &Kernel, argv: &[String], opts: &Options) -> Result<Outcome, 
     ));
     let _ = std::fs::remove_file(&console);
     let mut cmd = Command::new("timeout");
-    // vng runs `virtme-run` from PATH: its venv's bin folder goes first.
-    if let Some(bin) = std::fs::canonicalize(&vng)
-        .ok()
-        .and_then(|p| p.parent().map(PathBuf::from))
-    {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut dirs = vec![bin];
-        dirs.extend(std::env::split_paths(&path));
-        if let Ok(joined) = std::env::join_paths(dirs) {
-            cmd.env("PATH", joined);
-        }
+    // vng runs `virtme-run` from PATH (its venv's bin folder) and finds
+    // virtiofsd there too (the folder of the `vng` link, $BTFKIT_TOOLS/bin).
+    let mut dirs: Vec<PathBuf> = [std::fs::canonicalize(&vng).ok(), Some(vng.clone())]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.parent().map(PathBuf::from))
+        .collect();
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    if let Ok(joined) = std::env::join_paths(dirs) {
+        cmd.env("PATH", joined);
     }
     cmd.arg("-k")
         .arg("5")

@@ -150,6 +150,8 @@ fn nearest(spec: &str, known: &[String]) -> Vec<String> {
         .collect();
     // Best score first; among equals the newest (known is sorted oldest first).
     scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1)));
+    // The archive and the cache both list a cached kernel.
+    scored.dedup_by(|a, b| a.1 == b.1);
     scored.into_iter().take(5).map(|(_, k)| k.clone()).collect()
 }
 

@@ -221,8 +221,12 @@ fn markdown(objects: &[PathBuf], columns: &[Vec<Report>]) -> String {
                                 .filter_map(|r| {
                                     Some(format!("{}={}", r.field.rsplit('.').next()?, r.value?))
                                 })
-                                .take(3)
-                                .collect();
+                                .fold(Vec::new(), |mut v: Vec<String>, c| {
+                                    if !v.contains(&c) && v.len() < 3 {
+                                        v.push(c);
+                                    }
+                                    v
+                                });
                             let mut c = format!("{}; {a}/{po}/{f}", verdict(p));
                             if !offsets.is_empty() {
                                 c.push_str(&format!("; {}", offsets.join(" ")));

@@ -185,6 +185,7 @@ pub fn generate_bindings(roots: &[&str], path: &str) {
         layout: btfkit_gen::Layout::Relocatable,
         roots: roots.iter().map(|s| s.to_string()).collect(),
         source: Some(btfkit_gen::Source::new(VMLINUX, &data)),
+        include_safe: false,
     };
     let text = btfkit_gen::generate(&btf, &opts).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
