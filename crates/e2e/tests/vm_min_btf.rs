@@ -1,15 +1,18 @@
-//! Tailored BTF alone on a real kernel: one Debian 6.1 guest (QEMU, `btfkit-vm`)
-//! runs this test binary's guest half, which tailors the guest kernel's BTF to
-//! `examples/task-core` (`btfkit_minbtf::tailor`, as `btfkit min-btf` does), then,
-//! from the tailored file alone, relocates the program with btfkit's engine and
-//! loads it with btfkit's loader, and has libbpf 1.7 relocate and load it with the
-//! tailored file as `btf_custom_path`. Both must read `gettid()`, `getpid()`,
-//! `getppid()` and the thread's `comm` correctly in the guest.
+//! Tailored BTF alone on a real kernel, as for a kernel without BTF of its own: the
+//! full BTF of Debian's 6.1 kernel is taken from its package (the `.BTF` of the
+//! vmlinux in the vmlinuz, as BTFHub's files are made), tailored on the host to
+//! `examples/task-core` (`btfkit_minbtf::tailor`, as `btfkit min-btf` does), and the
+//! program is relocated by btfkit's engine from the tailored file alone. One guest
+//! of that kernel (QEMU, `btfkit-vm`) runs this test binary's guest half: btfkit's
+//! relocated object loaded by btfkit's loader, and the original object relocated and
+//! loaded by libbpf 1.7 with the tailored file as `btf_custom_path`. Both must read
+//! `gettid()`, `getpid()`, `getppid()` and the thread's `comm` in the guest.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use btfkit_e2e::libbpf_leg::LibbpfObject;
@@ -29,6 +32,52 @@ fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("tailor-vm")
 }
 
+/// The raw `.BTF` of the vmlinux inside a bzImage (`vmlinuz`): the payload (offset
+/// and length at 0x248 of the setup header, after the setup sectors) is decompressed
+/// with `xz` or `lz4`, and its `.BTF` section read.
+fn package_btf(vmlinuz: &Path) -> Vec<u8> {
+    let image = std::fs::read(vmlinuz).unwrap_or_else(|e| panic!("{}: {e}", vmlinuz.display()));
+    let u32_at = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap()) as usize;
+    assert!(
+        image.len() > 0x250 && &image[0x202..0x206] == b"HdrS",
+        "{}: not a bzImage",
+        vmlinuz.display()
+    );
+    let setup_sects = match image[0x1f1] {
+        0 => 4,
+        n => usize::from(n),
+    };
+    let start = (setup_sects + 1) * 512 + u32_at(0x248);
+    let payload = &image[start..start + u32_at(0x24c)];
+    let tool = if payload.starts_with(b"\xfd7zXZ\0") {
+        ["xz", "-dc", "--single-stream"]
+    } else if payload.starts_with(&[0x02, 0x21, 0x4c, 0x18]) {
+        ["lz4", "-dc", "-q"]
+    } else {
+        panic!(
+            "{}: payload compressed with neither xz nor lz4",
+            vmlinuz.display()
+        )
+    };
+    let packed = shared_dir().join("vmlinux.payload");
+    std::fs::write(&packed, payload).unwrap();
+    let out = Command::new(tool[0])
+        .args(&tool[1..])
+        .arg(&packed)
+        .output()
+        .unwrap_or_else(|e| panic!("{} is required to unpack the kernel: {e}", tool[0]));
+    let _ = std::fs::remove_file(&packed);
+    assert!(
+        !out.stdout.is_empty(),
+        "{}: {}",
+        tool[0],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    btfkit_object::btf_from_elf(&out.stdout)
+        .unwrap_or_else(|e| panic!("{}: the vmlinux has no .BTF: {e}", vmlinuz.display()))
+        .to_vec()
+}
+
 #[test]
 fn task_core_runs_in_a_debian_guest_with_tailored_btf_alone() {
     require_root();
@@ -39,8 +88,30 @@ fn task_core_runs_in_a_debian_guest_with_tailored_btf_alone() {
         .unwrap_or_else(|e| panic!("Debian kernel {KERNEL} (fetched with apt-get): {e}"));
     let dir = shared_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let _ = std::fs::remove_file(dir.join("min.btf"));
-    std::fs::write(dir.join("task-core.o"), common::build_example("task-core")).unwrap();
+    let obj = common::build_example("task-core");
+    let full_bytes = package_btf(&kernel.vmlinuz);
+    let full = Btf::parse(&full_bytes).unwrap();
+    let t = tailor(&full, &[("task-core", &obj)], Output::Standalone).unwrap();
+    assert!(t.failures.is_empty(), "{:?}", t.failures);
+    drop(full);
+    // From here on, the tailored BTF alone.
+    let min = Btf::parse(&t.btf).unwrap();
+    let relocated = btfkit_reloc::relocate_object(&obj, &btfkit_reloc::Target::new(&min)).unwrap();
+    assert_eq!(relocated.decisions.len(), 8);
+    let out = btfkit_reloc::write::write_relocated(&obj, &relocated).unwrap();
+    std::fs::write(dir.join("min.btf"), &t.btf).unwrap();
+    std::fs::write(dir.join("task-core.o"), &obj).unwrap();
+    std::fs::write(dir.join("task-core.relocated.o"), &out).unwrap();
+    std::fs::write(dir.join("release"), &kernel.name).unwrap();
+    std::fs::write(dir.join("package.btf"), &full_bytes).unwrap();
+    println!(
+        "{}: package BTF {} B, tailored {} B ({} types, {} relocations)",
+        kernel.name,
+        full_bytes.len(),
+        t.btf.len(),
+        t.types,
+        t.relocations
+    );
     let exe = std::env::current_exe().unwrap();
     let argv: Vec<String> = [
         exe.display().to_string(),
@@ -68,8 +139,6 @@ fn task_core_runs_in_a_debian_guest_with_tailored_btf_alone() {
         out.stderr,
         out.console_tail.join("\n")
     );
-    let min = std::fs::read(dir.join("min.btf")).unwrap();
-    assert!(Btf::parse(&min).is_ok(), "the guest's tailored BTF parses");
     println!("{} guest: {:.1?}", kernel.name, out.elapsed);
 }
 
@@ -78,21 +147,21 @@ fn task_core_runs_in_a_debian_guest_with_tailored_btf_alone() {
 #[ignore = "the guest half of task_core_runs_in_a_debian_guest_with_tailored_btf_alone"]
 fn guest_half() {
     let dir = shared_dir();
-    let obj = std::fs::read(dir.join("task-core.o")).unwrap();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    let full_bytes = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
-    let full = Btf::parse(&full_bytes).unwrap();
-    let t = tailor(&full, &[("task-core", &obj)], Output::Standalone).unwrap();
-    assert!(t.failures.is_empty(), "{:?}", t.failures);
+    let want = std::fs::read_to_string(dir.join("release")).unwrap();
+    assert_eq!(
+        release.trim(),
+        want,
+        "the guest runs the kernel the BTF was tailored from"
+    );
+    assert!(
+        std::fs::read("/sys/kernel/btf/vmlinux").unwrap()
+            == std::fs::read(dir.join("package.btf")).unwrap(),
+        "the package's BTF is the guest kernel's"
+    );
+    let obj = std::fs::read(dir.join("task-core.o")).unwrap();
+    let out = std::fs::read(dir.join("task-core.relocated.o")).unwrap();
     let min_path = dir.join("min.btf");
-    std::fs::write(&min_path, &t.btf).unwrap();
-    drop(full);
-
-    // From here on, the tailored BTF alone.
-    let min = Btf::parse(&t.btf).unwrap();
-    let relocated = btfkit_reloc::relocate_object(&obj, &btfkit_reloc::Target::new(&min)).unwrap();
-    assert_eq!(relocated.decisions.len(), 8);
-    let out = btfkit_reloc::write::write_relocated(&obj, &relocated).unwrap();
     let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
     loaded
         .map(".data")
@@ -121,13 +190,8 @@ fn guest_half() {
     let results = leg.read_global("RESULTS").unwrap();
     assert_ground_truth("libbpf (btf_custom_path)", &parse_results(&results));
     println!(
-        "{DONE}: {}: full BTF {} B, tailored {} B ({} types, {} relocations); \
-         pid {} tgid {} ppid {} comm {:?}",
+        "{DONE}: {}: pid {} tgid {} ppid {} comm {:?}",
         release.trim(),
-        full_bytes.len(),
-        t.btf.len(),
-        t.types,
-        t.relocations,
         r.pid,
         r.tgid,
         r.ppid,
