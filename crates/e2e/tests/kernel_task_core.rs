@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 mod common;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
-use common::task_core::{assert_ground_truth, parse_results, trigger};
+use common::task_core::{assert_ground_truth, parse_results, run_with_btfkit_loader, trigger};
 use common::{require_root, tid};
 
 /// Builds and links examples/task-core once per test run.
@@ -30,25 +30,7 @@ fn relocated_by_btfkit_loaded_by_btfkit_loader() {
     let relocated = btfkit_reloc::relocate_object(obj, &target).unwrap();
     assert_eq!(relocated.decisions.len(), 8);
     let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
-    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
-    loaded
-        .map(".data")
-        .unwrap()
-        .write(&tid().to_ne_bytes())
-        .unwrap();
-    let prog = loaded.program("task_core").unwrap();
-    // Once with BPF_PROG_TEST_RUN (runs in this thread), once attached.
-    prog.test_run().unwrap();
-    assert_ground_truth(
-        "btfkit (test run)",
-        &parse_results(&loaded.map(".bss").unwrap().read().unwrap()),
-    );
-    loaded.map(".bss").unwrap().write(&[]).unwrap();
-    let link = prog.attach().unwrap();
-    trigger();
-    let r = parse_results(&loaded.map(".bss").unwrap().read().unwrap());
-    drop(link);
-    assert_ground_truth("btfkit (attached)", &r);
+    run_with_btfkit_loader(&out);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
 use btfkit_minbtf::{tailor, Output};
 use btfkit_model::Btf;
-use common::task_core::{assert_ground_truth, parse_results, trigger};
+use common::task_core::{assert_ground_truth, parse_results, run_with_btfkit_loader, trigger};
 use common::{require_root, tid};
 
 /// The kernel booted (`btfkit vm --kernel` spec).
@@ -162,24 +162,7 @@ fn guest_half() {
     let obj = std::fs::read(dir.join("task-core.o")).unwrap();
     let out = std::fs::read(dir.join("task-core.relocated.o")).unwrap();
     let min_path = dir.join("min.btf");
-    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
-    loaded
-        .map(".data")
-        .unwrap()
-        .write(&tid().to_ne_bytes())
-        .unwrap();
-    let prog = loaded.program("task_core").unwrap();
-    prog.test_run().unwrap();
-    assert_ground_truth(
-        "btfkit (test run)",
-        &parse_results(&loaded.map(".bss").unwrap().read().unwrap()),
-    );
-    loaded.map(".bss").unwrap().write(&[]).unwrap();
-    let link = prog.attach().unwrap();
-    trigger();
-    let r = parse_results(&loaded.map(".bss").unwrap().read().unwrap());
-    drop(link);
-    assert_ground_truth("btfkit (attached)", &r);
+    let r = run_with_btfkit_loader(&out);
 
     let mut leg = LibbpfObject::open_with_target(&obj, "tailor-vm", &min_path).unwrap();
     leg.set_global("TARGET_TID", &tid().to_ne_bytes()).unwrap();

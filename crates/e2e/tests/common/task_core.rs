@@ -73,3 +73,28 @@ pub fn trigger() {
         let _ = std::fs::metadata("/");
     }
 }
+
+/// Loads `relocated` (task-core relocated by btfkit) with btfkit's loader, runs it
+/// once with `BPF_PROG_TEST_RUN` (in this thread) and once attached, checks both
+/// against the ground truth and returns the attached run's results.
+pub fn run_with_btfkit_loader(relocated: &[u8]) -> Results {
+    let loaded = btfkit_loader::LoadedObject::load(relocated).unwrap();
+    loaded
+        .map(".data")
+        .unwrap()
+        .write(&tid().to_ne_bytes())
+        .unwrap();
+    let prog = loaded.program("task_core").unwrap();
+    prog.test_run().unwrap();
+    assert_ground_truth(
+        "btfkit (test run)",
+        &parse_results(&loaded.map(".bss").unwrap().read().unwrap()),
+    );
+    loaded.map(".bss").unwrap().write(&[]).unwrap();
+    let link = prog.attach().unwrap();
+    trigger();
+    let r = parse_results(&loaded.map(".bss").unwrap().read().unwrap());
+    drop(link);
+    assert_ground_truth("btfkit (attached)", &r);
+    r
+}
