@@ -158,6 +158,16 @@ fn differs(
 ) -> Option<String> {
     let object = std::fs::read(&files.object).unwrap();
     let theirs = libbpf_oracle::relocate(&files.object, min).unwrap();
+    if !failing.is_empty() && full.error.is_some() != theirs.error.is_some() {
+        // A failure is reported, not reproduced: libbpf then poisons what it refused.
+        println!(
+            "{}: libbpf with the full target: {:?}; with btfkit's file: {:?} \
+             (failing on the full target, reported: {failing:?})",
+            files.case.name,
+            full.error,
+            theirs.error.as_deref().unwrap_or("relocated")
+        );
+    }
     libbpf_differs(full, &theirs, by, failing)
         .or_else(|| engine_differs(&object, target, &std::fs::read(min).unwrap(), failing))
 }
