@@ -8,3 +8,4 @@ pub mod difftest;
 pub mod libbpf_leg;
 pub mod libbpf_log;
 pub mod libbpf_oracle;
+pub mod tailored_view;

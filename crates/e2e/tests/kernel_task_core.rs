@@ -9,76 +9,9 @@
 
 use std::sync::OnceLock;
 
-/// The program's `Results` in `.bss`, as user space reads it.
-#[derive(Debug, PartialEq, Eq)]
-struct Results {
-    hits: u64,
-    pid: i64,
-    tgid: i64,
-    ppid: i64,
-    absent_exists: u64,
-    tgid_offset: u64,
-    comm: String,
-}
-
-fn parse_results(bss: &[u8]) -> Results {
-    let u = |i: usize| u64::from_ne_bytes(bss[i * 8..i * 8 + 8].try_into().unwrap());
-    let comm = &bss[48..64];
-    let end = comm.iter().position(|&b| b == 0).unwrap_or(16);
-    Results {
-        hits: u(0),
-        pid: u(1) as i64,
-        tgid: u(2) as i64,
-        ppid: u(3) as i64,
-        absent_exists: u(4),
-        tgid_offset: u(5),
-        comm: String::from_utf8_lossy(&comm[..end]).into_owned(),
-    }
-}
-
-fn assert_ground_truth(leg: &str, r: &Results) {
-    assert!(
-        r.hits > 0,
-        "{leg}: the program never saw this thread: {r:?}"
-    );
-    assert_eq!(r.pid as u64, tid(), "{leg}: task->pid");
-    assert_eq!(r.tgid as u32, std::process::id(), "{leg}: task->tgid");
-    // SAFETY: getppid has no preconditions.
-    assert_eq!(
-        r.ppid as i32,
-        unsafe { libc::getppid() },
-        "{leg}: task->real_parent->tgid"
-    );
-    let comm = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
-    assert_eq!(r.comm, comm.trim_end(), "{leg}: task->comm");
-    assert_eq!(
-        r.absent_exists, 0,
-        "{leg}: a field no kernel has must be reported absent"
-    );
-    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
-    let kernel = btfkit_model::Btf::parse(&kernel).unwrap();
-    let ts = kernel
-        .type_by_id(kernel.find_by_name_kind("task_struct", btfkit_model::Kind::Struct)[0])
-        .unwrap();
-    let tgid = ts
-        .members()
-        .find(|m| kernel.name(m.name_off).unwrap() == "tgid")
-        .unwrap();
-    assert_eq!(
-        r.tgid_offset,
-        tgid.bit_offset as u64 / 8,
-        "{leg}: field_byte_offset!(task_struct, tgid)"
-    );
-}
-
-fn trigger() {
-    for _ in 0..3 {
-        let _ = std::fs::metadata("/");
-    }
-}
-
 mod common;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
+use common::task_core::{assert_ground_truth, parse_results, run_with_btfkit_loader, trigger};
 use common::{require_root, tid};
 
 /// Builds and links examples/task-core once per test run.
@@ -97,25 +30,7 @@ fn relocated_by_btfkit_loaded_by_btfkit_loader() {
     let relocated = btfkit_reloc::relocate_object(obj, &target).unwrap();
     assert_eq!(relocated.decisions.len(), 8);
     let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
-    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
-    loaded
-        .map(".data")
-        .unwrap()
-        .write(&tid().to_ne_bytes())
-        .unwrap();
-    let prog = loaded.program("task_core").unwrap();
-    // Once with BPF_PROG_TEST_RUN (runs in this thread), once attached.
-    prog.test_run().unwrap();
-    assert_ground_truth(
-        "btfkit (test run)",
-        &parse_results(&loaded.map(".bss").unwrap().read().unwrap()),
-    );
-    loaded.map(".bss").unwrap().write(&[]).unwrap();
-    let link = prog.attach().unwrap();
-    trigger();
-    let r = parse_results(&loaded.map(".bss").unwrap().read().unwrap());
-    drop(link);
-    assert_ground_truth("btfkit (attached)", &r);
+    run_with_btfkit_loader(&out);
 }
 
 #[test]

@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use btfkit_e2e::corpus;
-use btfkit_e2e::libbpf_oracle::{self, Outcome, PatchField};
+use btfkit_e2e::libbpf_oracle;
+use btfkit_e2e::tailored_view::{engine_view, libbpf_view};
 use btfkit_minbtf::{tailor, Output, Tailor};
-use btfkit_model::{Btf, CoreReloKind};
-use btfkit_reloc::relocate::{relocate_object, Decision, Target};
+use btfkit_model::Btf;
+use btfkit_reloc::relocate::{relocate_object, Target};
 
 fn data_dir() -> PathBuf {
     std::env::var_os("BTFKIT_KERNEL_BTF_DIR")
@@ -76,41 +77,6 @@ fn objects() -> Vec<(String, Vec<u8>)> {
 /// bindings generated first; its relocations are those of task-core's kind).
 const EXAMPLES: [&str; 4] = ["all-queries", "exec-events", "query-cost", "task-core"];
 const TWINS: [&str; 3] = ["task-core", "all-queries", "query-cost"];
-
-/// `[12] struct task_struct.pid (0:54 @ offset 1432)` without the type id and the raw indices.
-fn strip(spec: &str) -> String {
-    let s = match spec.strip_prefix('[') {
-        Some(rest) => rest.split_once("] ").map_or(spec, |(_, r)| r),
-        None => spec,
-    };
-    match (s.find(" ("), s.find(" @ ")) {
-        (Some(a), Some(b)) if a < b => format!("{} (@{}", &s[..a], &s[b + 2..]),
-        _ => s.to_owned(),
-    }
-}
-
-/// What of an engine decision must not change with the tailored BTF.
-fn engine_view(d: &Decision) -> String {
-    let mut f = d.fixup.clone();
-    if d.kind == CoreReloKind::TypeIdTarget {
-        if let Some(f) = &mut f {
-            f.new_val = 0;
-        }
-    }
-    format!(
-        "{} {} insn {} relo #{} <{}> {} => {:?} {:?} error={} poisoned={}",
-        d.section,
-        d.prog,
-        d.insn,
-        d.relo_idx,
-        d.kind,
-        d.local,
-        d.target.as_deref().map(strip),
-        f,
-        btfkit_minbtf::failure(d).is_some(),
-        d.poisoned()
-    )
-}
 
 fn engine_same(what: &str, object: &[u8], full: &Target<'_>, tailored: &Target<'_>) -> usize {
     let a = relocate_object(object, full).unwrap();
@@ -202,45 +168,6 @@ fn module_object() -> Vec<u8> {
         .expect("clang-22 is required (scripts/setup.sh installs it)");
     assert!(st.success(), "clang-22 failed on {}", src.display());
     std::fs::read(out).unwrap()
-}
-
-/// What of a libbpf decision must not change with the tailored BTF.
-fn libbpf_view(d: &libbpf_oracle::Decision) -> String {
-    let outcome = match &d.outcome {
-        Outcome::Patched(p) => {
-            let p: Vec<_> = p
-                .iter()
-                .map(|p| {
-                    let new = if d.kind() == Some("target_type_id") {
-                        0
-                    } else {
-                        p.new
-                    };
-                    (p.insn, matches!(p.field, PatchField::MemSize), p.old, new)
-                })
-                .collect();
-            format!("patched {p:?}")
-        }
-        Outcome::Poisoned { insn } => format!("poisoned {insn}"),
-        Outcome::Failed { .. } => "failed".to_owned(),
-        Outcome::Unfinished => "unfinished".to_owned(),
-    };
-    let target = d.target().map(|s| {
-        (
-            s.type_kind.clone(),
-            s.type_name.clone(),
-            s.access.clone(),
-            s.bit_offset,
-        )
-    });
-    let matching = d.candidates.iter().filter(|c| c.matching).count();
-    format!(
-        "{} {:?} relo #{} local {:?} target {target:?} ({matching} matching) {outcome}",
-        d.program,
-        d.section,
-        d.relo,
-        d.local.as_ref().map(|s| &s.text),
-    )
 }
 
 /// libbpf with the tailored BTF of every kernel (all objects at once, as one

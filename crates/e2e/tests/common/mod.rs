@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod task_core;
+
 /// Builds `examples/<name>` for bpfel-unknown-none with the BPF toolchain of
 /// scripts/env.sh and links it with btfkit; returns the linked object.
 pub fn build_example(name: &str) -> Vec<u8> {
