@@ -20,7 +20,8 @@
 //! they agree on. Subprograms start with every
 //! argument unknown and are reachable only through a call from reachable
 //! code; an indirect call or a function address (`ld_imm64` with
-//! `BPF_PSEUDO_FUNC`) anywhere makes every function a root.
+//! `BPF_PSEUDO_FUNC`) anywhere, or a reachable call whose callee cannot be
+//! found, makes every function a root.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -311,6 +312,8 @@ struct Flow<'c, 'o> {
     /// Conditional jumps decided on the last visit: the edge never taken, and
     /// the relocation site the deciding value came from.
     decided: HashMap<Loc, (Loc, Option<Loc>)>,
+    /// A reachable call whose callee could not be found.
+    unresolved_call: bool,
 }
 
 impl Flow<'_, '_> {
@@ -496,8 +499,12 @@ impl Flow<'_, '_> {
                     (0x80, true) => {
                         let pseudo = i.src_reg == 1 && i.code == 0x85;
                         if pseudo {
-                            if let Some(callee) = self.code.callee(loc, &i) {
-                                self.reach(callee, &State::entry(Val::Unknown));
+                            match self.code.callee(loc, &i) {
+                                Some(callee) if self.code.insn(callee).is_some() => {
+                                    self.reach(callee, &State::entry(Val::Unknown))
+                                }
+                                // Where it goes is unknown: anything may be called.
+                                _ => self.unresolved_call = true,
                             }
                         }
                         let buffer_helper = i.src_reg == 0 && BUF_HELPERS.contains(&i.imm);
@@ -672,6 +679,7 @@ fn analyze<'c, 'o>(code: &'c Code<'o>, sites: &'c HashSet<Loc>) -> Flow<'c, 'o> 
         states: HashMap::new(),
         work: VecDeque::new(),
         decided: HashMap::new(),
+        unresolved_call: false,
     };
     // Function addresses taken or indirect calls: every function is a root.
     let every_function = code
@@ -679,24 +687,35 @@ fn analyze<'c, 'o>(code: &'c Code<'o>, sites: &'c HashSet<Loc>) -> Flow<'c, 'o> 
         .values()
         .flatten()
         .any(|i| (i.code == 0x18 && i.src_reg == 4) || i.code == 0x8d);
-    let mut roots: Vec<Loc> = obj
+    let entries: Vec<Loc> = obj
         .entry_points()
         .map(|(p, f)| (p.section_index, f.offset as usize / INSN_SIZE))
         .collect();
-    if every_function {
-        for p in obj.programs() {
-            roots.extend(
-                p.functions
-                    .iter()
-                    .map(|f| (p.section_index, f.offset as usize / INSN_SIZE)),
-            );
-        }
-    }
-    for root in roots {
+    let all: Vec<Loc> = obj
+        .programs()
+        .iter()
+        .flat_map(|p| {
+            p.functions
+                .iter()
+                .map(move |f| (p.section_index, f.offset as usize / INSN_SIZE))
+        })
+        .collect();
+    for &root in &entries {
         // An entry point gets its context in r1 (a pointer, not into the stack).
         flow.reach(root, &State::entry(Val::Other));
     }
+    if every_function {
+        for &root in &all {
+            flow.reach(root, &State::entry(Val::Unknown));
+        }
+    }
     flow.run();
+    if flow.unresolved_call && !every_function {
+        for &root in &all {
+            flow.reach(root, &State::entry(Val::Unknown));
+        }
+        flow.run();
+    }
     flow
 }
 
