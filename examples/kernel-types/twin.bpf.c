@@ -1,8 +1,8 @@
 // The C twin of src/main.rs on a vmlinux.h (`bpftool btf dump file
 // /sys/kernel/btf/vmlinux format c`), for comparing CO-RE records with
 // clang-22's: C reaches the members of anonymous structs and unions by their
-// own names (mm->start_code, sk->__sk_common.skc_num), Rust through the
-// generated `__anon_N` members; the access strings must be the same.
+// own names (mm->start_code, sk->__sk_common.skc_num), and so does Rust
+// (flat paths through anonymous members); the access strings must be the same.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>

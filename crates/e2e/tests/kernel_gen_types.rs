@@ -20,8 +20,7 @@
 //! the same CO-RE records: in particular the reads through anonymous members
 //! (`mm->start_code` is in `mm_struct`'s anonymous struct, `skc_num` in an
 //! anonymous struct inside an anonymous union of `sock_common`), which Rust
-//! writes through the generated `__anon_N` members, get clang's access
-//! strings.
+//! writes flat as C does, get clang's access strings.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -250,12 +249,12 @@ fn expected(fx: &Fixtures) -> Vec<(usize, &'static str, u64)> {
         (25, "sk->sk_type", libc::SOCK_DGRAM as u64),
         (
             26,
-            "field_byte_offset!(sock, __sk_common.__anon_3.__anon_1.skc_num)",
+            "field_byte_offset!(sock, __sk_common.skc_num)",
             kernel_offset(&k, "sock", &["__sk_common", "skc_num"]),
         ),
         (
             27,
-            "field_byte_offset!(mm_struct, __anon_1.arg_start)",
+            "field_byte_offset!(mm_struct, arg_start)",
             kernel_offset(&k, "mm_struct", &["arg_start"]),
         ),
         (28, "type_size!(file)", k.resolve_size(file_id).unwrap()),

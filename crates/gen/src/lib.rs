@@ -6,7 +6,8 @@
 //! - [`Layout::Relocatable`]: `#[btf::relocatable]` definitions for BPF
 //!   programs (the `btf` crate), whose field offsets are fixed up by CO-RE
 //!   when the program is loaded. Anonymous members are named `__anon_N` and
-//!   marked `#[btf(anon)]`, bitfields `#[btf(bits = N)]`.
+//!   marked `#[btf(anon)]` (programs name their members directly, as C
+//!   does: `sk.__sk_common.skc_num`), bitfields `#[btf(bits = N)]`.
 //! - [`Layout::Fixed`]: plain `#[repr(C)]` types with this BTF's exact layout
 //!   (for user space and maps), depending only on `core`, with explicit
 //!   padding, bitfield storage units and accessors, and compile-time
@@ -14,8 +15,13 @@
 //!
 //! Names are stable for a given BTF: an anonymous type is named after the
 //! typedef that names it (`atomic_t`), else after the member that holds it
-//! (`task_struct__anon_1`, `page__mapping`), else after its first member
-//! (`__anon_struct__x`). Names that collide get a libbpf flavor suffix
+//! (`page__mapping`); an anonymous member's type after its parent and its
+//! first named member, looked up depth-first (`sock_common__skc_portpair`),
+//! so the name is the same on every kernel with that member and does not
+//! depend on how many anonymous members come first (`__anon_N` only when it
+//! has no named member at all); else after its first member
+//! (`__anon_struct__x`). Plain `char` is `u8` whatever the BTF says of its
+//! signedness, so `comm` is `[u8; 16]` from every kernel. Names that collide get a libbpf flavor suffix
 //! (`foo___2`, `foo___union`), which CO-RE ignores when it matches types.
 
 mod fixed;

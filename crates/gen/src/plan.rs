@@ -618,9 +618,21 @@ impl<'a, 'b> Plan<'a, 'b> {
             if held_ty.name_off() != 0 {
                 continue;
             }
+            let first = if anonymous {
+                self.first_named_member(held, 0)?
+            } else {
+                None
+            };
             let parent_name = self.plain_name(parent);
             let base = if anonymous {
-                format!("{parent_name}__anon_{anon_index}")
+                // After its first named member, found depth-first through
+                // anonymous members (`sock_common__skc_addrpair`): what C
+                // code names, the same on every kernel that has it, and
+                // independent of how many anonymous members come before.
+                match first {
+                    Some(first) => format!("{parent_name}__{}", plain(first)),
+                    None => format!("{parent_name}__anon_{anon_index}"),
+                }
             } else {
                 format!("{parent_name}__{}", plain(self.str_at(m.name_off)))
             };
@@ -637,6 +649,30 @@ impl<'a, 'b> Plan<'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// The first named member of struct or union `id`, looking into leading
+    /// anonymous members (their own first named member) depth-first.
+    fn first_named_member(&mut self, id: TypeId, depth: u32) -> Result<Option<&'a str>, Error> {
+        if depth > MAX_DEPTH {
+            return Ok(None);
+        }
+        let ty = self.ty(id)?;
+        if !ty.is_composite() {
+            return Ok(None);
+        }
+        for m in ty.members() {
+            let name = self.str_at(m.name_off);
+            if !name.is_empty() {
+                return Ok(Some(name));
+            }
+            if let Some(held) = self.held_type(m.type_id)? {
+                if let Some(n) = self.first_named_member(held, depth + 1)? {
+                    return Ok(Some(n));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The struct, union or enum a member's type holds through modifiers,
@@ -819,6 +855,20 @@ impl<'a, 'b> Plan<'a, 'b> {
         p
     }
 
+    /// Whether an INT maps to a signed Rust integer. C's plain `char` is
+    /// always `u8`, whatever its BTF says: kernels disagree on its
+    /// signedness (pahole writes what the compiler chose, and `-funsigned-char`
+    /// came with 6.2), and bindings must not change type from one kernel to
+    /// the next (`comm: [u8; 16]` everywhere). `signed char` and `unsigned
+    /// char` keep theirs.
+    pub(crate) fn int_signed(&self, ty: &Type<'_>) -> bool {
+        let Some(int) = ty.int() else { return false };
+        if ty.size() == Some(1) && self.str_at(ty.name_off()) == "char" {
+            return false;
+        }
+        int.encoding.is_signed()
+    }
+
     /// The Rust integer type for an integer of `size` bytes.
     pub(crate) fn int_ty(&self, size: u32, signed: bool) -> RTy {
         self.int_ty_q(size, signed, false)
@@ -930,7 +980,7 @@ impl<'a, 'b> Plan<'a, 'b> {
                 if int.is_some_and(|i| i.encoding.is_bool()) && size == 1 {
                     s.push_str(self.prim_q("bool", strict));
                 } else {
-                    self.write_int_ty(s, size, int.is_some_and(|i| i.encoding.is_signed()), strict);
+                    self.write_int_ty(s, size, self.int_signed(&ty), strict);
                 }
             }
             Kind::Float => match ty.size().unwrap_or(0) {
@@ -1069,7 +1119,7 @@ impl<'a, 'b> Plan<'a, 'b> {
                 if int.is_some_and(|i| i.encoding.is_bool()) && size == 1 {
                     return RTy::Path(self.prim_q("bool", strict).to_string());
                 }
-                self.int_ty_q(size, int.is_some_and(|i| i.encoding.is_signed()), strict)
+                self.int_ty_q(size, self.int_signed(&ty), strict)
             }
             Kind::Float => match ty.size().unwrap_or(0) {
                 4 => RTy::Path(self.prim_q("f32", strict).to_string()),

@@ -10,8 +10,8 @@
 //! For the thread whose id user space writes into `INPUTS[0]`, the raw
 //! tracepoint `sys_enter` reads the task (pid, tgid, parent, comm), its
 //! `mm_struct` (code, stack, argument and environment bounds, all behind the
-//! anonymous struct that `__randomize_layout` puts in it), the open file at
-//! descriptor `INPUTS[1]` (position, flags, inode number) and the socket at
+//! anonymous struct that `__randomize_layout` puts in it, named flat as in
+//! C), the open file at descriptor `INPUTS[1]` (position, flags, inode number) and the socket at
 //! `INPUTS[2]` (`socket.type`, then its `sock`: family and port through
 //! `sock_common`'s anonymous unions, receive buffer, protocol). User space
 //! compares every value with `getpid()`, `/proc/self/stat`, `fstat` and
@@ -120,22 +120,19 @@ pub extern "C" fn kernel_types(_ctx: *mut u8) -> i32 {
             put(5, tail);
         }
 
-        // mm_struct: every field sits in the anonymous struct `__anon_1`.
+        // mm_struct: every field sits in an anonymous struct, named flat as in C.
         if let Ok(mm) = btf::core_read!(task: task_struct, mm) {
             let mm = mm as *const mm_struct;
-            put(6, uval(btf::core_read!(mm: mm_struct, __anon_1.start_code)));
-            put(7, uval(btf::core_read!(mm: mm_struct, __anon_1.end_code)));
-            put(8, uval(btf::core_read!(mm: mm_struct, __anon_1.start_data)));
-            put(9, uval(btf::core_read!(mm: mm_struct, __anon_1.end_data)));
-            put(10, uval(btf::core_read!(mm: mm_struct, __anon_1.start_brk)));
-            put(
-                11,
-                uval(btf::core_read!(mm: mm_struct, __anon_1.start_stack)),
-            );
-            put(12, uval(btf::core_read!(mm: mm_struct, __anon_1.arg_start)));
-            put(13, uval(btf::core_read!(mm: mm_struct, __anon_1.arg_end)));
-            put(14, uval(btf::core_read!(mm: mm_struct, __anon_1.env_start)));
-            put(15, uval(btf::core_read!(mm: mm_struct, __anon_1.env_end)));
+            put(6, uval(btf::core_read!(mm: mm_struct, start_code)));
+            put(7, uval(btf::core_read!(mm: mm_struct, end_code)));
+            put(8, uval(btf::core_read!(mm: mm_struct, start_data)));
+            put(9, uval(btf::core_read!(mm: mm_struct, end_data)));
+            put(10, uval(btf::core_read!(mm: mm_struct, start_brk)));
+            put(11, uval(btf::core_read!(mm: mm_struct, start_stack)));
+            put(12, uval(btf::core_read!(mm: mm_struct, arg_start)));
+            put(13, uval(btf::core_read!(mm: mm_struct, arg_end)));
+            put(14, uval(btf::core_read!(mm: mm_struct, env_start)));
+            put(15, uval(btf::core_read!(mm: mm_struct, env_end)));
         }
 
         // file.
@@ -154,13 +151,10 @@ pub extern "C" fn kernel_types(_ctx: *mut u8) -> i32 {
                     let sk = sk as *const sock;
                     put(20, val(btf::core_read!(sk: sock, __sk_common.skc_family)));
                     // skc_num is in an anonymous struct in an anonymous union.
-                    put(
-                        21,
-                        val(btf::core_read!(sk: sock, __sk_common.__anon_3.__anon_1.skc_num)),
-                    );
+                    put(21, val(btf::core_read!(sk: sock, __sk_common.skc_num)));
                     put(
                         22,
-                        val(btf::core_read!(sk: sock, __sk_common.__anon_1.__anon_1.skc_rcv_saddr)),
+                        val(btf::core_read!(sk: sock, __sk_common.skc_rcv_saddr)),
                     );
                     put(23, val(btf::core_read!(sk: sock, sk_rcvbuf)));
                     put(24, val(btf::core_read!(sk: sock, sk_protocol)));
@@ -170,17 +164,8 @@ pub extern "C" fn kernel_types(_ctx: *mut u8) -> i32 {
         }
 
         // Queries on the generated types.
-        put(
-            26,
-            some(btf::field_byte_offset!(
-                sock,
-                __sk_common.__anon_3.__anon_1.skc_num
-            )),
-        );
-        put(
-            27,
-            some(btf::field_byte_offset!(mm_struct, __anon_1.arg_start)),
-        );
+        put(26, some(btf::field_byte_offset!(sock, __sk_common.skc_num)));
+        put(27, some(btf::field_byte_offset!(mm_struct, arg_start)));
         put(28, some(btf::type_size!(file)));
         put(29, some(btf::field_byte_size!(task_struct, comm)));
         put(30, btf::field_exists!(file, f_inode) as u64);

@@ -22,7 +22,8 @@ fn fill(e: &mut everything) {
     e.b.set_h(0x0123456789abcdef);
     e.b.set_i(-1);
     e.b.set_uf(uflag::UF_B);
-    e.p.c = -7;
+    // Plain `char` is `u8` in bindings whatever the BTF's signedness.
+    e.p.c = -7i8 as u8;
     e.p.i = 0x11223344;
     e.p.l = -0x1122334455667788;
     e.p.set_bf(0x1abc);
@@ -71,7 +72,7 @@ fn show(e: &everything) {
     u("b.h", e.b.h());
     s("b.i", e.b.i());
     u("b.uf", e.b.uf().0.into());
-    s("p.c", { e.p.c }.into());
+    s("p.c", ({ e.p.c } as i8).into());
     s("p.i", { e.p.i }.into());
     s("p.l", e.p.l);
     u("p.bf", e.p.bf().into());
