@@ -77,6 +77,7 @@ fn kernel(label: &str, path: &Path) {
         layout: Layout::Relocatable,
         roots: ROOTS.iter().map(|s| s.to_string()).collect(),
         source: Some(Source::new(path.display().to_string(), &data)),
+        include_safe: false,
     };
     let text = generate(&btf, &opts).unwrap();
     assert!(
