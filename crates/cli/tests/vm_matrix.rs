@@ -110,7 +110,17 @@ fn examples_load_on_every_kernel() {
         for report in col {
             let kernel = report["kernel"].as_str().unwrap();
             assert!(report["error"].is_null(), "{kernel}: {}", report["error"]);
+            let host = kernel.ends_with("(host)");
+            let probes = report["object"]
+                .as_str()
+                .unwrap()
+                .ends_with("vm-matrix-probes.o");
             for p in report["programs"].as_array().unwrap() {
+                if probes && host {
+                    // This host has no kprobes and refuses fentry: unsupported, not failed.
+                    assert_eq!(p["verdict"], "unsupported", "{kernel}: {p}");
+                    continue;
+                }
                 assert_eq!(p["verdict"], "accepted", "{kernel}: {p}");
                 assert!(
                     p["verified_insns"].as_u64().unwrap_or(0) > 0,
