@@ -358,7 +358,25 @@ pub fn check_in_guests(
         argv.push("--attach".into());
     }
     argv.extend(objects.iter().map(|o| o.display().to_string()));
-    let outcomes = btfkit_vm::run_all(kernels, &argv, opts);
+    let mut outcomes = btfkit_vm::run_all(kernels, &argv, opts);
+    // A guest that ended without a report and without hitting the timeout
+    // (vng failing under heavy host load) gets one more boot, said on stderr.
+    for (k, o) in kernels.iter().zip(outcomes.iter_mut()) {
+        let reported = o
+            .as_ref()
+            .is_ok_and(|o| o.timed_out || o.stdout.contains(GUEST_MARK));
+        if !reported {
+            let why = match o {
+                Ok(o) => format!("exit status {:?}: {}", o.status, o.stderr.trim()),
+                Err(e) => e.to_string(),
+            };
+            eprintln!(
+                "check: {}: the guest gave no report ({why}); booting it once more",
+                k.name
+            );
+            *o = btfkit_vm::run(k, &argv, opts);
+        }
+    }
     kernels
         .iter()
         .zip(outcomes)
