@@ -87,6 +87,6 @@ fi
 
 # `btfkit` on PATH (~/.cargo/bin): rebuilt only when the clone changed.
 if command -v cargo >/dev/null; then
-    say "installing btfkit into ${CARGO_HOME:-$HOME/.cargo}/bin (cargo install --path crates/cli)"
+    say "installing btfkit into ${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin (cargo install --path crates/cli)"
     cargo install --path "$(dirname "$0")/../crates/cli" --locked --quiet
 fi

@@ -17,7 +17,8 @@ pub struct BpfBuild {
 }
 
 /// Variables that change what the BPF build does.
-const ENV: [&str; 5] = [
+const ENV: [&str; 6] = [
+    "BTFKIT_BPF_TARGET_DIR",
     "BTFKIT_RUSTC",
     "BTFKIT_CARGO",
     "BTFKIT_TOOLS",
@@ -62,7 +63,7 @@ impl BpfBuild {
         }
         let options = BuildOptions {
             release: true,
-            target_dir: Some(out_dir.join("bpf-target")),
+            target_dir: Some(bpf_target_dir(&out_dir)),
             quiet_feature_note: true,
         };
         let artifacts = build_crate(&toolchain, &manifest, &options)?;
@@ -103,6 +104,27 @@ impl BpfBuild {
     }
 }
 
+/// Where the BPF build goes: `$BTFKIT_BPF_TARGET_DIR`, else `btfkit-bpf` in
+/// the calling build's target dir (`OUT_DIR` is
+/// `<target>/<profile>/build/<pkg>-<hash>/out`), shared by the debug and
+/// release builds of user space and by the projects that share a
+/// `CARGO_TARGET_DIR`; else `OUT_DIR/bpf-target`.
+fn bpf_target_dir(out_dir: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("BTFKIT_BPF_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = out_dir.ancestors().nth(4);
+    let shape_ok = out_dir.ends_with("out")
+        && out_dir
+            .ancestors()
+            .nth(2)
+            .is_some_and(|build| build.ends_with("build"));
+    match target {
+        Some(target) if shape_ok => target.join("btfkit-bpf"),
+        _ => out_dir.join("bpf-target"),
+    }
+}
+
 /// The source files cargo's dep-info (`<artifact>.d`) lists for `artifact`:
 /// the crate's own and its path dependencies' (not registry crates').
 fn dep_info(artifact: &Path) -> Vec<PathBuf> {
@@ -136,4 +158,46 @@ fn dep_info(artifact: &Path) -> Vec<PathBuf> {
         }
     }
     deps
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_every_source_with_escaped_spaces() {
+        let dir = std::env::temp_dir().join(format!("btfkit-build-depinfo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let artifact = dir.join("prog");
+        std::fs::write(
+            artifact.with_extension("d"),
+            "/t/prog: /p/src/main.rs /p/my\\ dir/lib.rs\n\n/t/x.d: /p/src/main.rs\n",
+        )
+        .unwrap();
+        let deps = dep_info(&artifact);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            deps,
+            [
+                PathBuf::from("/p/src/main.rs"),
+                PathBuf::from("/p/my dir/lib.rs"),
+                PathBuf::from("/p/src/main.rs"),
+            ]
+        );
+        assert!(dep_info(Path::new("/nonexistent/prog")).is_empty());
+    }
+
+    #[test]
+    fn the_bpf_build_goes_beside_the_callers_profiles() {
+        assert_eq!(
+            bpf_target_dir(Path::new("/t/debug/build/app-0123/out")),
+            PathBuf::from("/t/btfkit-bpf")
+        );
+        assert_eq!(
+            bpf_target_dir(Path::new("/elsewhere/out-dir")),
+            PathBuf::from("/elsewhere/out-dir/bpf-target")
+        );
+    }
 }

@@ -23,6 +23,11 @@ pub struct Args {
     /// Do not load the program; only show its relocations on every kernel BTF at hand.
     #[arg(long)]
     pub no_load: bool,
+    /// Kernel BTF to show the relocations against, besides the running
+    /// kernel (raw BTF, a vmlinux ELF or a .ko; repeatable). Default: the
+    /// test data beside the clone (../shared/testdata/kernel-btf), if any.
+    #[arg(long = "btf", value_name = "FILE", num_args = 1..)]
+    pub btf: Vec<PathBuf>,
 }
 
 const EVENT_SIZE: usize = 24;
@@ -83,9 +88,13 @@ fn print_relocations(object: &[u8], kernel: &Path) -> anyhow::Result<btfkit_relo
     Ok(btfkit_reloc::relocate_object(object, &target)?)
 }
 
-fn relocation_table(object: &[u8]) -> anyhow::Result<()> {
+fn relocation_table(object: &[u8], btf: &[PathBuf]) -> anyhow::Result<()> {
     let mut kernels = vec![PathBuf::from("/sys/kernel/btf/vmlinux")];
-    kernels.extend(other_kernels());
+    if btf.is_empty() {
+        kernels.extend(other_kernels());
+    } else {
+        kernels.extend(btf.iter().cloned());
+    }
     let mut columns = Vec::new();
     for k in &kernels {
         let r = match print_relocations(object, k) {
@@ -99,7 +108,7 @@ fn relocation_table(object: &[u8]) -> anyhow::Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let name = if name == "vmlinux" {
+        let name = if k == Path::new("/sys/kernel/btf/vmlinux") {
             "running kernel".to_string()
         } else {
             name.trim_end_matches(".btf").to_string()
@@ -247,6 +256,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    relocation_table(&object)?;
+    relocation_table(&object, &args.btf)?;
     Ok(status)
 }

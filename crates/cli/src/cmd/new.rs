@@ -1,4 +1,4 @@
-//! `btfkit new NAME [--loader aya|btfkit]`: a complete CO-RE project laid
+//! `btfkit new NAME [--loader aya|libbpf-rs|btfkit]`: a complete CO-RE project laid
 //! out like aya-template: `NAME-ebpf` (the BPF program), `NAME-vmlinux`
 //! (kernel bindings from this kernel's BTF, their own crate so that edits of
 //! the program do not recompile them), `NAME-common` (the event layout) and
@@ -18,6 +18,8 @@ use btfkit_model::Btf;
 pub enum Loader {
     /// aya 0.14 (aya-ebpf 0.2.1 in the program, a BPF ring buffer); aya applies the CO-RE records.
     Aya,
+    /// libbpf-rs 0.27 on libbpf 1.7 (aya-ebpf's BTF-defined ring buffer in the program); libbpf applies the CO-RE records.
+    LibbpfRs,
     /// btfkit's engine relocates, btfkit-loader loads (events in a `.bss` ring of slots).
     Btfkit,
 }
@@ -26,6 +28,7 @@ impl Loader {
     fn name(self) -> &'static str {
         match self {
             Loader::Aya => "aya",
+            Loader::LibbpfRs => "libbpf-rs",
             Loader::Btfkit => "btfkit",
         }
     }
@@ -55,6 +58,30 @@ pub struct Args {
 /// The kernel types the template reads (and what they reach).
 const ROOTS: &[&str] = &["task_struct"];
 
+/// The files that differ per loader, from `templates/<dir>`.
+macro_rules! loader_files {
+    ($dir:literal) => {
+        [
+            (
+                "@-ebpf/Cargo.toml",
+                include_str!(concat!("../../templates/", $dir, "/ebpf.toml")),
+            ),
+            (
+                "@-ebpf/src/main.rs",
+                include_str!(concat!("../../templates/", $dir, "/ebpf_main.rs")),
+            ),
+            (
+                "@/Cargo.toml",
+                include_str!(concat!("../../templates/", $dir, "/user.toml")),
+            ),
+            (
+                "@/src/main.rs",
+                include_str!(concat!("../../templates/", $dir, "/user_main.rs")),
+            ),
+        ]
+    };
+}
+
 /// `(path in the project, template)`; `@` stands for the project's name.
 fn files(loader: Loader) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![
@@ -80,42 +107,9 @@ fn files(loader: Loader) -> Vec<(&'static str, &'static str)> {
         ("@/build.rs", include_str!("../../templates/build.rs")),
     ];
     v.extend(match loader {
-        Loader::Aya => [
-            (
-                "@-ebpf/Cargo.toml",
-                include_str!("../../templates/aya/ebpf.toml"),
-            ),
-            (
-                "@-ebpf/src/main.rs",
-                include_str!("../../templates/aya/ebpf_main.rs"),
-            ),
-            (
-                "@/Cargo.toml",
-                include_str!("../../templates/aya/user.toml"),
-            ),
-            (
-                "@/src/main.rs",
-                include_str!("../../templates/aya/user_main.rs"),
-            ),
-        ],
-        Loader::Btfkit => [
-            (
-                "@-ebpf/Cargo.toml",
-                include_str!("../../templates/btfkit/ebpf.toml"),
-            ),
-            (
-                "@-ebpf/src/main.rs",
-                include_str!("../../templates/btfkit/ebpf_main.rs"),
-            ),
-            (
-                "@/Cargo.toml",
-                include_str!("../../templates/btfkit/user.toml"),
-            ),
-            (
-                "@/src/main.rs",
-                include_str!("../../templates/btfkit/user_main.rs"),
-            ),
-        ],
+        Loader::Aya => loader_files!("aya"),
+        Loader::LibbpfRs => loader_files!("libbpf-rs"),
+        Loader::Btfkit => loader_files!("btfkit"),
     });
     v
 }
