@@ -85,8 +85,10 @@ else
     cargo install virtiofsd@1.14.0 --locked --root "$tools" --quiet
 fi
 
-# `btfkit` on PATH (~/.cargo/bin): rebuilt only when the clone changed.
+# `btfkit` on PATH (~/.cargo/bin). Built in the clone's own target/ (shared
+# with the demo's release build), so a second run recompiles nothing.
 if command -v cargo >/dev/null; then
+    root="$(cd "$(dirname "$0")/.." && pwd)"
     say "installing btfkit into ${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin (cargo install --path crates/cli)"
-    cargo install --path "$(dirname "$0")/../crates/cli" --locked --quiet
+    CARGO_TARGET_DIR="$root/target" cargo install --path "$root/crates/cli" --locked --quiet --force
 fi
