@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod all_queries;
 pub mod task_core;
 
 /// Builds `examples/<name>` for bpfel-unknown-none with the BPF toolchain of
