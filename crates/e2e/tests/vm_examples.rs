@@ -1,5 +1,6 @@
 //! The example programs' answers on real kernels: `examples/task-core`,
-//! `examples/all-queries` and `examples/exec-events` are built once on the host,
+//! `examples/all-queries`, `examples/exec-events` and `examples/kernel-types`
+//! (`btfkit gen` bindings of the host kernel) are built once on the host,
 //! then Debian's 6.1 and 6.12 kernels, plain and -cloud, are booted (QEMU,
 //! `btfkit-vm`, two guests at once, one boot per kernel) and run this test
 //! binary's guest half: each example relocated by btfkit's engine against the
@@ -19,17 +20,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use btfkit_e2e::libbpf_leg::LibbpfObject;
-use common::{all_queries, task_core, tid};
+use common::{all_queries, kernel_types, task_core, tid};
 
 const KERNELS: &[&str] = &["6.1", "6.12", "6.1-cloud", "6.12-cloud"];
-const EXAMPLES: &[&str] = &["task-core", "all-queries", "exec-events"];
+const EXAMPLES: &[&str] = &["task-core", "all-queries", "exec-events", "kernel-types"];
 const LOADERS: &[&str] = &["btfkit", "libbpf"];
 
 /// The guest half's lines: `CELL <example> <loader> ok|<what failed>`.
 const CELL: &str = "CELL ";
 
 /// Where the host leaves the linked objects for the guests (the host's
-/// filesystem is visible in them).
+/// filesystem is visible in them) and the guests write kernel-types' file.
 fn objects_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("vm-examples-guest")
 }
@@ -49,6 +50,9 @@ fn examples_answer_right_in_debian_guests() {
         .collect();
     let dir = objects_dir();
     std::fs::create_dir_all(&dir).unwrap();
+    // kernel-types' bindings are generated from the host kernel's BTF, as
+    // kernel_gen_types does; the guests relocate them to their own kernels.
+    common::generate_bindings(kernel_types::ROOTS, "kernel-types/src/vmlinux.rs");
     for example in EXAMPLES {
         std::fs::write(
             dir.join(format!("{example}.o")),
@@ -70,11 +74,12 @@ fn examples_answer_right_in_debian_guests() {
         timeout: Duration::from_secs(400),
         memory: "1G".into(),
         jobs: 2,
-        rw_dirs: Vec::new(),
+        // kernel-types' file fixture is written there (the rest is read-only).
+        rw_dirs: vec![dir.clone()],
     };
     let outcomes = btfkit_vm::run_all(&kernels, &argv, &opts);
     let mut failures = Vec::new();
-    let mut matrix = String::from("kernel                  example       loader  answer\n");
+    let mut matrix = String::from("kernel                      example       loader  answer\n");
     for (kernel, outcome) in kernels.iter().zip(&outcomes) {
         let out = match outcome {
             Ok(out) => out,
@@ -102,7 +107,7 @@ fn examples_answer_right_in_debian_guests() {
                     .cloned()
                     .unwrap_or_else(|| "not run".into());
                 matrix.push_str(&format!(
-                    "{:<23} {example:<13} {loader:<7} {answer}\n",
+                    "{:<27} {example:<13} {loader:<7} {answer}\n",
                     kernel.name
                 ));
                 if answer != "ok" {
@@ -243,6 +248,23 @@ fn guest_half() {
         let leg = libbpf_loaded(&obj, "exec-events", false);
         leg.test_run("exec_events").unwrap();
         check_exec_event("libbpf", &leg.read_global("RING").unwrap());
+    });
+    let obj = read("kernel-types");
+    all &= cell("kernel-types", "btfkit", || {
+        let loaded = btfkit_loader::LoadedObject::load(&relocate_here(&obj)).unwrap();
+        let fx = kernel_types::Fixtures::new_in(&dir, &format!("{}-btfkit", release.trim()));
+        loaded.map(".data").unwrap().write(&fx.inputs()).unwrap();
+        loaded.program("kernel_types").unwrap().test_run().unwrap();
+        kernel_types::check("btfkit", &loaded.map(".bss").unwrap().read().unwrap(), &fx);
+    });
+    all &= cell("kernel-types", "libbpf", || {
+        let fx = kernel_types::Fixtures::new_in(&dir, &format!("{}-libbpf", release.trim()));
+        let mut leg = LibbpfObject::open(&obj, "guest-kernel-types").unwrap();
+        leg.set_global("INPUTS", &fx.inputs()).unwrap();
+        leg.load().unwrap_or_else(|e| panic!("{e}"));
+        common::assert_libbpf_relocated_every_record(&obj, leg.log());
+        leg.test_run("kernel_types").unwrap();
+        kernel_types::check("libbpf", &leg.read_global("RESULTS").unwrap(), &fx);
     });
     assert!(all, "some example answered wrong in {}", release.trim());
 }
