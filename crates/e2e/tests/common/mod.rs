@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod all_queries;
+pub mod kernel_types;
 pub mod task_core;
 
 /// Builds `examples/<name>` for bpfel-unknown-none with the BPF toolchain of
