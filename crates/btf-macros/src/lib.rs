@@ -616,11 +616,16 @@ fn read_chain(c: &CoreRead, macro_name: &str, user: bool, str_dst: Option<&Expr>
         };
         steps.extend(quote! { let __btf_addr: *const u8 = #addr; });
         if i == last && str_dst.is_some() {
-            steps.extend(quote! {
-                let __btf_src = match ::btf::__private::str_source::<_, _, _, #user>(
+            // Spanned on the last hop: a field that holds no string is
+            // reported there.
+            let source = quote_spanned! {path.span=>
+                ::btf::__private::str_source::<_, _, _, #user>(
                     |#root: &<#ty as ::btf::__private::BtfField>::Shadow| #projection,
                     __btf_addr,
-                ) {
+                )
+            };
+            steps.extend(quote! {
+                let __btf_src = match #source {
                     ::core::result::Result::Ok(__btf_s) => __btf_s,
                     ::core::result::Result::Err(__btf_e) => {
                         break '__btf_read ::core::result::Result::Err(__btf_e)
