@@ -57,7 +57,8 @@
 //! relocation plus the value relocation, as C writes
 //! `bpf_core_field_exists(x) ? bpf_core_field_offset(x) : ...`.
 //! [`type_id_target!`] is `None` for target id 0. The reads return
-//! `Result<_, i64>` with the helper's negative errno.
+//! `Result<_, i64>` with the helper's negative errno (the string reads: `Ok` with
+//! the length copied, NUL included).
 //!
 //! # How it compiles
 //!
@@ -74,7 +75,9 @@
 //! [`field_signed!`], [`field_lshift_u64!`], [`field_rshift_u64!`],
 //! [`type_exists!`], [`type_size!`], [`type_matches!`], [`type_id_local!`],
 //! [`type_id_target!`], [`enum_value_exists!`], [`enum_value!`], and the reads
-//! [`core_read!`] and [`core_read_bitfield!`].
+//! [`core_read!`], [`core_read_bitfield!`], [`core_read_user!`] and the string
+//! reads [`core_read_str_into!`] and [`core_read_user_str_into!`] (a `char`
+//! array field is the string; a `char *` field points at it).
 #![no_std]
 
 pub use btf_macros::{
