@@ -8,8 +8,6 @@
 
 use std::sync::OnceLock;
 
-use btfkit_model::Btf;
-
 mod common;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
 use common::{require_root, tid};
@@ -85,12 +83,7 @@ fn check(leg: &str, out: &[u8]) {
 fn strings_through_btfkit_engine_and_loader() {
     require_root();
     let obj = linked_object();
-    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
-    let kernel = Btf::parse(&kernel).unwrap();
-    let relocated =
-        btfkit_reloc::relocate_object(obj, &btfkit_reloc::Target::new(&kernel)).unwrap();
-    let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
-    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
+    let loaded = common::load_with_btfkit(obj);
     let iov = iov();
     loaded.map(".data").unwrap().write(&config(&iov)).unwrap();
     loaded.program("core_strings").unwrap().test_run().unwrap();
