@@ -521,15 +521,83 @@ fn chain(c: &CoreRead) -> Vec<(FieldPath, String)> {
 #[proc_macro]
 pub fn core_read(input: TokenStream) -> TokenStream {
     let c = parse_macro_input!(input as CoreRead);
+    read_chain(&c, "core_read", false, None)
+}
+
+/// `core_read_user!(ptr: T, a, b, c)`: like libbpf's `BPF_CORE_READ_USER`,
+/// [`core_read!`] with `bpf_probe_read_user` for every hop (the offsets are
+/// still relocated against the kernel's types).
+///
+/// # Safety
+/// Must be used in an `unsafe` block: it reads user memory at addresses
+/// derived from `ptr`.
+#[proc_macro]
+pub fn core_read_user(input: TokenStream) -> TokenStream {
+    let c = parse_macro_input!(input as CoreRead);
+    read_chain(&c, "core_read_user", true, None)
+}
+
+/// `dst, ptr: T, hops...`.
+struct StrInto {
+    dst: Expr,
+    read: CoreRead,
+}
+
+impl Parse for StrInto {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let dst = input.parse()?;
+        input.parse::<Token![,]>()?;
+        let read = input.parse()?;
+        Ok(StrInto { dst, read })
+    }
+}
+
+/// `core_read_str_into!(dst, ptr: T, a, b, c)`: like libbpf's
+/// `BPF_CORE_READ_STR_INTO`, follows the pointers as [`core_read!`] does and
+/// reads the string the last hop names with `bpf_probe_read_kernel_str` into
+/// `dst: &mut [u8]`. For a `char` array field the string is the field itself;
+/// for a `char *` field (where libbpf's macro would read the pointer's bytes)
+/// it is what the pointer points at. Returns `Result<usize, i64>`: the length
+/// copied, NUL included, or the helper's negative errno.
+///
+/// # Safety
+/// Must be used in an `unsafe` block: it reads kernel memory.
+#[proc_macro]
+pub fn core_read_str_into(input: TokenStream) -> TokenStream {
+    let c = parse_macro_input!(input as StrInto);
+    read_chain(&c.read, "core_read_str_into", false, Some(&c.dst))
+}
+
+/// `core_read_user_str_into!(dst, ptr: T, a, b, c)`: like libbpf's
+/// `BPF_CORE_READ_USER_STR_INTO`, [`core_read_str_into!`] with
+/// `bpf_probe_read_user` and `bpf_probe_read_user_str`.
+///
+/// # Safety
+/// Must be used in an `unsafe` block: it reads user memory.
+#[proc_macro]
+pub fn core_read_user_str_into(input: TokenStream) -> TokenStream {
+    let c = parse_macro_input!(input as StrInto);
+    read_chain(&c.read, "core_read_user_str_into", true, Some(&c.dst))
+}
+
+/// The expansion of the chained reads: every hop read with
+/// `bpf_probe_read_kernel` (`user`: `bpf_probe_read_user`), the last one
+/// either as a value or, given `str_dst`, as a string into it.
+fn read_chain(c: &CoreRead, macro_name: &str, user: bool, str_dst: Option<&Expr>) -> TokenStream {
     let ty = &c.ty;
     let name = match type_name(ty) {
         Ok(n) => n,
         Err(e) => return e.into_compile_error().into(),
     };
-    let hops = chain(&c);
+    let hops = chain(c);
     let spec: Vec<(&str, String)> = hops.iter().map(|(_, a)| ("byte_off", a.clone())).collect();
     let (decls, idents) = markers(&spec, &name);
     let ptr = &c.ptr;
+    let (read, read_str) = if user {
+        (quote!(probe_read_user), quote!(probe_read_user_str))
+    } else {
+        (quote!(probe_read_kernel), quote!(probe_read_kernel_str))
+    };
     let mut steps = TokenStream2::new();
     let last = hops.len() - 1;
     for (i, ((path, _), q)) in hops.iter().zip(&idents).enumerate() {
@@ -546,12 +614,41 @@ pub fn core_read(input: TokenStream) -> TokenStream {
                 (__btf_v.assume_init() as *const ::core::primitive::u8).wrapping_add(__btf_off)
             }}
         };
+        steps.extend(quote! { let __btf_addr: *const u8 = #addr; });
+        if i == last && str_dst.is_some() {
+            // Spanned on the last hop: a field that holds no string is
+            // reported there.
+            let source = quote_spanned! {path.span=>
+                ::btf::__private::str_source::<_, _, _, #user>(
+                    |#root: &<#ty as ::btf::__private::BtfField>::Shadow| #projection,
+                    __btf_addr,
+                )
+            };
+            steps.extend(quote! {
+                let __btf_src = match #source {
+                    ::core::result::Result::Ok(__btf_s) => __btf_s,
+                    ::core::result::Result::Err(__btf_e) => {
+                        break '__btf_read ::core::result::Result::Err(__btf_e)
+                    }
+                };
+                let __btf_ret = ::btf::__private::#read_str(
+                    __btf_dst.as_mut_ptr(),
+                    __btf_dst.len() as ::core::primitive::u32,
+                    __btf_src,
+                );
+                if __btf_ret < 0 {
+                    ::core::result::Result::Err(__btf_ret)
+                } else {
+                    ::core::result::Result::Ok(__btf_ret as ::core::primitive::usize)
+                }
+            });
+            break;
+        }
         steps.extend(quote! {
-            let __btf_addr: *const u8 = #addr;
             let mut __btf_v = ::btf::__private::uninit_for(
                 |#root: &<#ty as ::btf::__private::BtfField>::Shadow| #projection,
             );
-            let __btf_ret = ::btf::__private::probe_read_kernel(
+            let __btf_ret = ::btf::__private::#read(
                 __btf_v.as_mut_ptr() as *mut ::core::primitive::u8,
                 ::core::mem::size_of_val(&__btf_v) as ::core::primitive::u32,
                 __btf_addr,
@@ -565,11 +662,17 @@ pub fn core_read(input: TokenStream) -> TokenStream {
             steps.extend(quote! { ::core::result::Result::Ok(__btf_v.assume_init()) });
         }
     }
-    let host = host_error("core_read");
+    let dst = str_dst.map(|d| {
+        quote_spanned! {d.span()=>
+            let __btf_dst: &mut [::core::primitive::u8] = #d;
+        }
+    });
+    let host = host_error(macro_name);
     quote! {
         {
             ::btf::__private::assert_relocatable::<#ty>();
             #decls
+            #dst
             let __btf_root: *const #ty = #ptr;
             let __btf_p = __btf_root as *const ::core::primitive::u8;
             let __btf_result = '__btf_read: { #steps };

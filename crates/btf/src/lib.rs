@@ -57,7 +57,8 @@
 //! relocation plus the value relocation, as C writes
 //! `bpf_core_field_exists(x) ? bpf_core_field_offset(x) : ...`.
 //! [`type_id_target!`] is `None` for target id 0. The reads return
-//! `Result<_, i64>` with the helper's negative errno.
+//! `Result<_, i64>` with the helper's negative errno (the string reads: `Ok` with
+//! the length copied, NUL included).
 //!
 //! # How it compiles
 //!
@@ -74,13 +75,16 @@
 //! [`field_signed!`], [`field_lshift_u64!`], [`field_rshift_u64!`],
 //! [`type_exists!`], [`type_size!`], [`type_matches!`], [`type_id_local!`],
 //! [`type_id_target!`], [`enum_value_exists!`], [`enum_value!`], and the reads
-//! [`core_read!`] and [`core_read_bitfield!`].
+//! [`core_read!`], [`core_read_bitfield!`], [`core_read_user!`] and the string
+//! reads [`core_read_str_into!`] and [`core_read_user_str_into!`] (a `char`
+//! array field is the string; a `char *` field points at it).
 #![no_std]
 
 pub use btf_macros::{
-    core_read, core_read_bitfield, enum_value, enum_value_exists, field_byte_offset,
-    field_byte_size, field_exists, field_lshift_u64, field_rshift_u64, field_signed, relocatable,
-    type_exists, type_id_local, type_id_target, type_matches, type_size,
+    core_read, core_read_bitfield, core_read_str_into, core_read_user, core_read_user_str_into,
+    enum_value, enum_value_exists, field_byte_offset, field_byte_size, field_exists,
+    field_lshift_u64, field_rshift_u64, field_signed, relocatable, type_exists, type_id_local,
+    type_id_target, type_matches, type_size,
 };
 
 /// Implemented by every `#[btf::relocatable]` type; queries require it.
@@ -110,7 +114,8 @@ query_names! {
     field_byte_offset field_byte_size field_exists field_signed
     field_lshift_u64 field_rshift_u64 type_exists type_size type_matches
     type_id_local type_id_target enum_value_exists enum_value
-    core_read core_read_bitfield
+    core_read core_read_bitfield core_read_user core_read_str_into
+    core_read_user_str_into
 }
 
 #[doc(hidden)]
@@ -208,5 +213,113 @@ pub mod __private {
         let helper: unsafe extern "C" fn(*mut u8, u32, *const u8) -> i64 =
             unsafe { core::mem::transmute(113usize) };
         unsafe { helper(dst, size, src) }
+    }
+
+    /// `bpf_probe_read_user` (helper 112): as [`probe_read_kernel`], from a
+    /// user-space address.
+    ///
+    /// # Safety
+    /// As [`probe_read_kernel`].
+    #[inline(always)]
+    pub unsafe fn probe_read_user(dst: *mut u8, size: u32, src: *const u8) -> i64 {
+        // SAFETY: as in `probe_read_kernel`.
+        let helper: unsafe extern "C" fn(*mut u8, u32, *const u8) -> i64 =
+            unsafe { core::mem::transmute(112usize) };
+        unsafe { helper(dst, size, src) }
+    }
+
+    /// `bpf_probe_read_kernel_str` (helper 115): copies a NUL-terminated
+    /// string of at most `size` bytes (NUL included) from kernel address
+    /// `src`. Returns its length with the NUL, or a negative errno.
+    ///
+    /// # Safety
+    /// As [`probe_read_kernel`].
+    #[inline(always)]
+    pub unsafe fn probe_read_kernel_str(dst: *mut u8, size: u32, src: *const u8) -> i64 {
+        // SAFETY: as in `probe_read_kernel`.
+        let helper: unsafe extern "C" fn(*mut u8, u32, *const u8) -> i64 =
+            unsafe { core::mem::transmute(115usize) };
+        unsafe { helper(dst, size, src) }
+    }
+
+    /// `bpf_probe_read_user_str` (helper 114): as [`probe_read_kernel_str`],
+    /// from a user-space address.
+    ///
+    /// # Safety
+    /// As [`probe_read_kernel`].
+    #[inline(always)]
+    pub unsafe fn probe_read_user_str(dst: *mut u8, size: u32, src: *const u8) -> i64 {
+        // SAFETY: as in `probe_read_kernel`.
+        let helper: unsafe extern "C" fn(*mut u8, u32, *const u8) -> i64 =
+            unsafe { core::mem::transmute(114usize) };
+        unsafe { helper(dst, size, src) }
+    }
+
+    /// The field a string read ends on: a `char` array holds the string
+    /// itself, a `char *` points at it.
+    #[diagnostic::on_unimplemented(
+        message = "a string is read from a `[u8; N]`/`[i8; N]` array or a `*const u8`/`*const i8` pointer field, and this one is `{Self}`",
+        label = "not a string field"
+    )]
+    pub trait StrSource {
+        /// The address of the string, given the field's address `field`;
+        /// `USER` reads a pointer field's value with `bpf_probe_read_user`.
+        ///
+        /// # Safety
+        /// Only callable from BPF.
+        unsafe fn source<const USER: bool>(field: *const u8) -> Result<*const u8, i64>;
+    }
+
+    macro_rules! str_arrays {
+        ($($t:ty)*) => {$(
+            impl<const N: usize> StrSource for [$t; N] {
+                #[inline(always)]
+                unsafe fn source<const USER: bool>(field: *const u8) -> Result<*const u8, i64> {
+                    Ok(field)
+                }
+            }
+        )*};
+    }
+    str_arrays!(u8 i8);
+
+    macro_rules! str_pointers {
+        ($($t:ty)*) => {$(
+            impl StrSource for $t {
+                #[inline(always)]
+                unsafe fn source<const USER: bool>(field: *const u8) -> Result<*const u8, i64> {
+                    let mut p: usize = 0;
+                    let dst = &mut p as *mut usize as *mut u8;
+                    let size = core::mem::size_of::<usize>() as u32;
+                    // SAFETY: `dst` is valid for one pointer-sized write.
+                    let ret = unsafe {
+                        if USER {
+                            probe_read_user(dst, size, field)
+                        } else {
+                            probe_read_kernel(dst, size, field)
+                        }
+                    };
+                    if ret != 0 {
+                        Err(ret)
+                    } else {
+                        Ok(p as *const u8)
+                    }
+                }
+            }
+        )*};
+    }
+    str_pointers!(*const u8 *mut u8 *const i8 *mut i8);
+
+    /// The string's address for the field a projection closure names (see
+    /// [`StrSource`]).
+    ///
+    /// # Safety
+    /// Only callable from BPF.
+    #[inline(always)]
+    pub unsafe fn str_source<S, V: StrSource, F: FnOnce(&S) -> &V, const USER: bool>(
+        _: F,
+        field: *const u8,
+    ) -> Result<*const u8, i64> {
+        // SAFETY: forwarded.
+        unsafe { V::source::<USER>(field) }
     }
 }

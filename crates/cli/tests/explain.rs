@@ -128,7 +128,7 @@ fn poisoned_relocations_exit_1_and_say_why() {
 #[test]
 fn split_btf_without_base_asks_for_base() {
     let obj = clang(&data("module.bpf.c"), "explain-module.o");
-    let dir = Path::new("/work/shared/testdata/kernel-btf");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf");
     let split = dir.join("btf_testmod.split.btf");
     let (code, _, stderr) = explain(&[obj.as_os_str(), "--target".as_ref(), split.as_os_str()]);
     assert_eq!(code, Some(2), "{stderr}");

@@ -128,7 +128,7 @@ fn objects() -> Vec<(String, Vec<u8>)> {
 
 /// Every target: (name, BTF bytes, base BTF bytes for a split target).
 fn targets() -> Vec<(String, Vec<u8>, Option<Vec<u8>>)> {
-    let dir = Path::new("/work/shared/testdata/kernel-btf");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf");
     let mut out = vec![(
         "running".to_string(),
         std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux"),

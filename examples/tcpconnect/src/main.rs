@@ -107,7 +107,7 @@ pub extern "C" fn tcpconnect(_ctx: *mut u8) -> i32 {
         }
         if let Ok(mm) = btf::core_read!(task: task_struct, mm) {
             let mm = mm as *const mm_struct;
-            put(7, uval(btf::core_read!(mm: mm_struct, __anon_1.arg_start)));
+            put(7, uval(btf::core_read!(mm: mm_struct, arg_start)));
         }
 
         // The connection: task->files->fdt->fd[fd]->private_data->sk.
@@ -135,15 +135,12 @@ pub extern "C" fn tcpconnect(_ctx: *mut u8) -> i32 {
         };
         let sk = sk as *const sock;
         put(11, val(btf::core_read!(sk: sock, __sk_common.skc_family)));
-        put(12, val(btf::core_read!(sk: sock, __sk_common.__anon_3.__anon_1.skc_num)));
-        put(13, val(btf::core_read!(sk: sock, __sk_common.__anon_3.__anon_1.skc_dport)));
-        put(
-            14,
-            val(btf::core_read!(sk: sock, __sk_common.__anon_1.__anon_1.skc_daddr)),
-        );
+        put(12, val(btf::core_read!(sk: sock, __sk_common.skc_num)));
+        put(13, val(btf::core_read!(sk: sock, __sk_common.skc_dport)));
+        put(14, val(btf::core_read!(sk: sock, __sk_common.skc_daddr)));
         put(
             15,
-            val(btf::core_read!(sk: sock, __sk_common.__anon_1.__anon_1.skc_rcv_saddr)),
+            val(btf::core_read!(sk: sock, __sk_common.skc_rcv_saddr)),
         );
         put(16, val(btf::core_read!(sk: sock, __sk_common.skc_state)));
         put(17, val(btf::core_read!(sk: sock, sk_protocol)));
