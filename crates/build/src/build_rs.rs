@@ -1,6 +1,8 @@
 //! The whole job from a user-space crate's `build.rs`: build the BPF crate,
 //! link it, write the object to `OUT_DIR`, tell cargo when to rerun, and
-//! turn a missing tool into a `cargo:warning` that names the fix.
+//! turn a missing tool into a `cargo:warning` that names the fix; with
+//! [`BpfBuild::tailor_btf`], also tailor a folder of kernel BTFs to the
+//! objects and embed them (`OUT_DIR/tailored_btf.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,7 @@ use crate::toolchain::find_toolchain;
 #[derive(Debug, Clone)]
 pub struct BpfBuild {
     dir: PathBuf,
+    btf_dir: Option<PathBuf>,
 }
 
 /// Variables that change what the BPF build does.
@@ -32,7 +35,19 @@ impl BpfBuild {
     pub fn new(dir: impl AsRef<Path>) -> BpfBuild {
         BpfBuild {
             dir: dir.as_ref().to_path_buf(),
+            btf_dir: None,
         }
+    }
+
+    /// Also tailors every kernel BTF under `dir` (relative to
+    /// `CARGO_MANIFEST_DIR`; `<release>.btf` or `.btf.tar.xz` files, at any
+    /// depth as in BTFHub) to the built objects, and writes
+    /// `OUT_DIR/tailored_btf.rs`: `pub static TAILORED_BTF: &[(&str, &[u8])]`,
+    /// `(release, tailored BTF)` pairs sorted by release (empty when `dir`
+    /// has none), for `include!` in `main.rs`.
+    pub fn tailor_btf(mut self, dir: impl AsRef<Path>) -> BpfBuild {
+        self.btf_dir = Some(dir.as_ref().to_path_buf());
+        self
     }
 
     /// Builds and links the BPF crate; writes `OUT_DIR/<binary>.bpf.o` per
@@ -85,6 +100,9 @@ impl BpfBuild {
                 .with_context(|| format!("writing {}", output.display()))?;
             written.push(output);
         }
+        if let Some(btf_dir) = &self.btf_dir {
+            embed_tailored(&base.join(btf_dir), &out_dir, &written)?;
+        }
         Ok(written)
     }
 
@@ -102,6 +120,55 @@ impl BpfBuild {
             }
         }
     }
+}
+
+/// Tailors each kernel BTF under `btf_dir` to `objects`, writes each to
+/// `OUT_DIR/btf/<release>.btf` and `OUT_DIR/tailored_btf.rs` listing them.
+fn embed_tailored(btf_dir: &Path, out_dir: &Path, objects: &[PathBuf]) -> anyhow::Result<()> {
+    use btfkit_minbtf::tree::{find_kernels, kernel_of, unpack, Format};
+    println!("cargo:rerun-if-changed={}", btf_dir.display());
+    let kernels = if btf_dir.is_dir() {
+        find_kernels(btf_dir).with_context(|| format!("listing {}", btf_dir.display()))?
+    } else {
+        Vec::new()
+    };
+    let objects = objects
+        .iter()
+        .map(|o| std::fs::read(o).with_context(|| format!("reading {}", o.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let objects: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();
+    let out = out_dir.join("btf");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut entries = Vec::new();
+    for rel in &kernels {
+        let (Some(release), Some(format)) = (kernel_of(rel), Format::of(rel)) else {
+            continue;
+        };
+        let path = btf_dir.join(rel);
+        let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let full = unpack(&raw, format)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("unpacking {}", path.display()))?;
+        let tailored = btfkit_minbtf::tailor_bytes(&full, None, &objects)
+            .with_context(|| format!("tailoring {}", path.display()))?;
+        let file = out.join(format!("{release}.btf"));
+        std::fs::write(&file, &tailored).with_context(|| format!("writing {}", file.display()))?;
+        entries.push((release.to_owned(), file));
+    }
+    entries.sort();
+    entries.dedup_by(|a, b| a.0 == b.0);
+    let mut rs = String::from(
+        "/// `(kernel release, BTF tailored to the BPF objects)`, sorted by release.\n\
+         pub static TAILORED_BTF: &[(&str, &[u8])] = &[\n",
+    );
+    for (release, file) in &entries {
+        let file = file.to_string_lossy();
+        rs.push_str(&format!("    ({release:?}, include_bytes!({file:?})),\n"));
+    }
+    rs.push_str("];\n");
+    let rs_path = out_dir.join("tailored_btf.rs");
+    std::fs::write(&rs_path, rs).with_context(|| format!("writing {}", rs_path.display()))?;
+    Ok(())
 }
 
 /// Where the BPF build goes: `$BTFKIT_BPF_TARGET_DIR`, else `btfkit-bpf` in
