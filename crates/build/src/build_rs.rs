@@ -101,7 +101,9 @@ impl BpfBuild {
             written.push(output);
         }
         if let Some(btf_dir) = &self.btf_dir {
-            embed_tailored(&base.join(btf_dir), &out_dir, &written)?;
+            let arch = std::env::var("CARGO_CFG_TARGET_ARCH")
+                .unwrap_or_else(|_| std::env::consts::ARCH.to_owned());
+            embed_tailored(&base.join(btf_dir), &out_dir, &written, &arch)?;
         }
         Ok(written)
     }
@@ -124,7 +126,16 @@ impl BpfBuild {
 
 /// Tailors each kernel BTF under `btf_dir` to `objects`, writes each to
 /// `OUT_DIR/btf/<release>.btf` and `OUT_DIR/tailored_btf.rs` listing them.
-fn embed_tailored(btf_dir: &Path, out_dir: &Path, objects: &[PathBuf]) -> anyhow::Result<()> {
+/// Files in a BTFHub `<arch>` directory for another machine than `arch` (the
+/// target's, as `uname -m` spells it) are left out; two files for one release
+/// are an error.
+fn embed_tailored(
+    btf_dir: &Path,
+    out_dir: &Path,
+    objects: &[PathBuf],
+    arch: &str,
+) -> anyhow::Result<()> {
+    use btfkit_minbtf::release::btfhub_arch;
     use btfkit_minbtf::tree::{find_kernels, kernel_of, unpack, Format};
     println!("cargo:rerun-if-changed={}", btf_dir.display());
     let kernels = if btf_dir.is_dir() {
@@ -137,13 +148,36 @@ fn embed_tailored(btf_dir: &Path, out_dir: &Path, objects: &[PathBuf]) -> anyhow
         .map(|o| std::fs::read(o).with_context(|| format!("reading {}", o.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let objects: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();
-    let out = out_dir.join("btf");
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let mut entries = Vec::new();
+    // (release, path under btf_dir, format), one per release, this machine's.
+    let mut chosen: Vec<(&str, &PathBuf, Format)> = Vec::new();
     for rel in &kernels {
         let (Some(release), Some(format)) = (kernel_of(rel), Format::of(rel)) else {
             continue;
         };
+        let dir = rel
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|d| d.to_str());
+        if dir.is_some_and(|d| {
+            matches!(d, "x86_64" | "arm64" | "aarch64") && d != arch && d != btfhub_arch(arch)
+        }) {
+            continue;
+        }
+        if let Some((_, first, _)) = chosen.iter().find(|(r, _, _)| *r == release) {
+            bail!(
+                "two kernel BTFs for release {release} in {}: {} and {}",
+                btf_dir.display(),
+                first.display(),
+                rel.display()
+            );
+        }
+        chosen.push((release, rel, format));
+    }
+    chosen.sort_by_key(|c| c.0);
+    let out = out_dir.join("btf");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut entries = Vec::new();
+    for (release, rel, format) in chosen {
         let path = btf_dir.join(rel);
         let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let full = unpack(&raw, format)
@@ -153,10 +187,8 @@ fn embed_tailored(btf_dir: &Path, out_dir: &Path, objects: &[PathBuf]) -> anyhow
             .with_context(|| format!("tailoring {}", path.display()))?;
         let file = out.join(format!("{release}.btf"));
         std::fs::write(&file, &tailored).with_context(|| format!("writing {}", file.display()))?;
-        entries.push((release.to_owned(), file));
+        entries.push((release, file));
     }
-    entries.sort();
-    entries.dedup_by(|a, b| a.0 == b.0);
     let mut rs = String::from(
         "/// `(kernel release, BTF tailored to the BPF objects)`, sorted by release.\n\
          pub static TAILORED_BTF: &[(&str, &[u8])] = &[\n",
@@ -254,6 +286,33 @@ mod tests {
             ]
         );
         assert!(dep_info(Path::new("/nonexistent/prog")).is_empty());
+    }
+
+    #[test]
+    fn tailored_btf_lists_nothing_without_kernels_and_refuses_two_for_one_release() {
+        let dir = std::env::temp_dir().join(format!("btfkit-build-embed-{}", std::process::id()));
+        let (btf, out) = (dir.join("btf"), dir.join("out"));
+        std::fs::create_dir_all(btf.join("a/x86_64")).unwrap();
+        std::fs::create_dir_all(btf.join("b/x86_64")).unwrap();
+        std::fs::create_dir_all(btf.join("a/arm64")).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        // Only another machine's kernel: nothing to tailor, an empty list.
+        std::fs::write(btf.join("a/arm64/5.4.0-1.btf"), b"not read").unwrap();
+        embed_tailored(&btf, &out, &[], "x86_64").unwrap();
+        let rs = std::fs::read_to_string(out.join("tailored_btf.rs")).unwrap();
+        assert!(
+            rs.contains("TAILORED_BTF: &[(&str, &[u8])] = &[\n];"),
+            "{rs}"
+        );
+        // The same release twice for this machine: an error naming both.
+        std::fs::write(btf.join("a/x86_64/5.4.0-1.btf"), b"x").unwrap();
+        std::fs::write(btf.join("b/x86_64/5.4.0-1.btf"), b"x").unwrap();
+        let error = embed_tailored(&btf, &out, &[], "x86_64").unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            format!("{error:#}").contains("two kernel BTFs for release 5.4.0-1"),
+            "{error:#}"
+        );
     }
 
     #[test]
