@@ -1,6 +1,8 @@
 //! The whole job from a user-space crate's `build.rs`: build the BPF crate,
 //! link it, write the object to `OUT_DIR`, tell cargo when to rerun, and
-//! turn a missing tool into a `cargo:warning` that names the fix.
+//! turn a missing tool into a `cargo:warning` that names the fix; with
+//! [`BpfBuild::tailor_btf`], also tailor a folder of kernel BTFs to the
+//! objects and embed them (`OUT_DIR/tailored_btf.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,7 @@ use crate::toolchain::find_toolchain;
 #[derive(Debug, Clone)]
 pub struct BpfBuild {
     dir: PathBuf,
+    btf_dir: Option<PathBuf>,
 }
 
 /// Variables that change what the BPF build does.
@@ -32,7 +35,19 @@ impl BpfBuild {
     pub fn new(dir: impl AsRef<Path>) -> BpfBuild {
         BpfBuild {
             dir: dir.as_ref().to_path_buf(),
+            btf_dir: None,
         }
+    }
+
+    /// Also tailors every kernel BTF under `dir` (relative to
+    /// `CARGO_MANIFEST_DIR`; `<release>.btf` or `.btf.tar.xz` files, at any
+    /// depth as in BTFHub) to the built objects, and writes
+    /// `OUT_DIR/tailored_btf.rs`: `pub static TAILORED_BTF: &[(&str, &[u8])]`,
+    /// `(release, tailored BTF)` pairs sorted by release (empty when `dir`
+    /// has none), for `include!` in `main.rs`.
+    pub fn tailor_btf(mut self, dir: impl AsRef<Path>) -> BpfBuild {
+        self.btf_dir = Some(dir.as_ref().to_path_buf());
+        self
     }
 
     /// Builds and links the BPF crate; writes `OUT_DIR/<binary>.bpf.o` per
@@ -85,6 +100,11 @@ impl BpfBuild {
                 .with_context(|| format!("writing {}", output.display()))?;
             written.push(output);
         }
+        if let Some(btf_dir) = &self.btf_dir {
+            let arch = std::env::var("CARGO_CFG_TARGET_ARCH")
+                .unwrap_or_else(|_| std::env::consts::ARCH.to_owned());
+            embed_tailored(&base.join(btf_dir), &out_dir, &written, &arch)?;
+        }
         Ok(written)
     }
 
@@ -102,6 +122,85 @@ impl BpfBuild {
             }
         }
     }
+}
+
+/// Tailors each kernel BTF under `btf_dir` to `objects`, writes each to
+/// `OUT_DIR/btf/<release>.btf` and `OUT_DIR/tailored_btf.rs` listing them.
+/// Files in a BTFHub `<arch>` directory for another machine than `arch` (the
+/// target's, as `uname -m` spells it) are left out; two files for one release
+/// are an error.
+fn embed_tailored(
+    btf_dir: &Path,
+    out_dir: &Path,
+    objects: &[PathBuf],
+    arch: &str,
+) -> anyhow::Result<()> {
+    use btfkit_minbtf::release::btfhub_arch;
+    use btfkit_minbtf::tree::{find_kernels, kernel_of, unpack, Format};
+    println!("cargo:rerun-if-changed={}", btf_dir.display());
+    let kernels = if btf_dir.is_dir() {
+        find_kernels(btf_dir).with_context(|| format!("listing {}", btf_dir.display()))?
+    } else {
+        Vec::new()
+    };
+    let objects = objects
+        .iter()
+        .map(|o| std::fs::read(o).with_context(|| format!("reading {}", o.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let objects: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();
+    // (release, path under btf_dir, format), one per release, this machine's.
+    let mut chosen: Vec<(&str, &PathBuf, Format)> = Vec::new();
+    for rel in &kernels {
+        let (Some(release), Some(format)) = (kernel_of(rel), Format::of(rel)) else {
+            continue;
+        };
+        let dir = rel
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|d| d.to_str());
+        if dir.is_some_and(|d| {
+            matches!(d, "x86_64" | "arm64" | "aarch64") && d != arch && d != btfhub_arch(arch)
+        }) {
+            continue;
+        }
+        if let Some((_, first, _)) = chosen.iter().find(|(r, _, _)| *r == release) {
+            bail!(
+                "two kernel BTFs for release {release} in {}: {} and {}",
+                btf_dir.display(),
+                first.display(),
+                rel.display()
+            );
+        }
+        chosen.push((release, rel, format));
+    }
+    chosen.sort_by_key(|c| c.0);
+    let out = out_dir.join("btf");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut entries = Vec::new();
+    for (release, rel, format) in chosen {
+        let path = btf_dir.join(rel);
+        let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let full = unpack(&raw, format)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("unpacking {}", path.display()))?;
+        let tailored = btfkit_minbtf::tailor_bytes(&full, None, &objects)
+            .with_context(|| format!("tailoring {}", path.display()))?;
+        let file = out.join(format!("{release}.btf"));
+        std::fs::write(&file, &tailored).with_context(|| format!("writing {}", file.display()))?;
+        entries.push((release, file));
+    }
+    let mut rs = String::from(
+        "/// `(kernel release, BTF tailored to the BPF objects)`, sorted by release.\n\
+         pub static TAILORED_BTF: &[(&str, &[u8])] = &[\n",
+    );
+    for (release, file) in &entries {
+        let file = file.to_string_lossy();
+        rs.push_str(&format!("    ({release:?}, include_bytes!({file:?})),\n"));
+    }
+    rs.push_str("];\n");
+    let rs_path = out_dir.join("tailored_btf.rs");
+    std::fs::write(&rs_path, rs).with_context(|| format!("writing {}", rs_path.display()))?;
+    Ok(())
 }
 
 /// Where the BPF build goes: `$BTFKIT_BPF_TARGET_DIR`, else `btfkit-bpf` in
@@ -187,6 +286,33 @@ mod tests {
             ]
         );
         assert!(dep_info(Path::new("/nonexistent/prog")).is_empty());
+    }
+
+    #[test]
+    fn tailored_btf_lists_nothing_without_kernels_and_refuses_two_for_one_release() {
+        let dir = std::env::temp_dir().join(format!("btfkit-build-embed-{}", std::process::id()));
+        let (btf, out) = (dir.join("btf"), dir.join("out"));
+        std::fs::create_dir_all(btf.join("a/x86_64")).unwrap();
+        std::fs::create_dir_all(btf.join("b/x86_64")).unwrap();
+        std::fs::create_dir_all(btf.join("a/arm64")).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        // Only another machine's kernel: nothing to tailor, an empty list.
+        std::fs::write(btf.join("a/arm64/5.4.0-1.btf"), b"not read").unwrap();
+        embed_tailored(&btf, &out, &[], "x86_64").unwrap();
+        let rs = std::fs::read_to_string(out.join("tailored_btf.rs")).unwrap();
+        assert!(
+            rs.contains("TAILORED_BTF: &[(&str, &[u8])] = &[\n];"),
+            "{rs}"
+        );
+        // The same release twice for this machine: an error naming both.
+        std::fs::write(btf.join("a/x86_64/5.4.0-1.btf"), b"x").unwrap();
+        std::fs::write(btf.join("b/x86_64/5.4.0-1.btf"), b"x").unwrap();
+        let error = embed_tailored(&btf, &out, &[], "x86_64").unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            format!("{error:#}").contains("two kernel BTFs for release 5.4.0-1"),
+            "{error:#}"
+        );
     }
 
     #[test]

@@ -20,6 +20,12 @@ fn shared_target() -> PathBuf {
 
 /// Creates project `name` with `loader` (afresh) and builds it; returns the binary.
 fn new_and_build(name: &str, loader: &str) -> PathBuf {
+    let root = new_project(name, loader);
+    build(&root, name, loader)
+}
+
+/// Creates project `name` with `loader` afresh; returns its root.
+fn new_project(name: &str, loader: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     if root.exists() {
         std::fs::remove_dir_all(&root).unwrap();
@@ -34,7 +40,7 @@ fn new_and_build(name: &str, loader: &str) -> PathBuf {
         "btfkit new {name} --loader {loader} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    build(&root, name, loader)
+    root
 }
 
 /// `cargo build` of the project at `root`; returns its binary `bin`.
@@ -67,7 +73,8 @@ fn build(root: &Path, bin: &str, what: &str) -> PathBuf {
 
 /// Runs the tool for a few seconds, execs `/bin/true` meanwhile, and checks
 /// that an event shows that child: its pid, our pid as parent, comm `true`.
-fn sees_execs(bin: &Path, extra: &[&str]) {
+/// Returns the tool's stderr.
+fn sees_execs(bin: &Path, extra: &[&str]) -> String {
     assert!(
         is_root(),
         "this test loads BPF programs: run it as root (scripts/test.sh does)"
@@ -129,6 +136,7 @@ fn sees_execs(bin: &Path, extra: &[&str]) {
         children.len(),
         seen[0].trim()
     );
+    stderr
 }
 
 fn is_root() -> bool {
@@ -139,13 +147,62 @@ fn is_root() -> bool {
     })
 }
 
+/// The aya project, with kernel BTFs in its `btf/` (tailored at build time
+/// and embedded): aya applies the linked object's CO-RE records against the
+/// kernel's BTF, or against the running release's tailored BTF with
+/// `--btf-release` (as on a kernel without BTF); or it loads the object
+/// btfkit relocated for this kernel. An unknown release names those embedded.
 #[test]
-fn new_aya_project_runs_and_sees_execs_linked_and_pre_relocated() {
-    let bin = new_and_build("wf-new-aya", "aya");
-    // aya applies the CO-RE records of the linked object ...
+fn new_aya_project_runs_and_sees_execs_linked_pre_relocated_and_embedded_btf() {
+    let name = "wf-new-aya";
+    let root = new_project(name, "aya");
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let release = release.trim();
+    let btf_dir = root.join(name).join("btf");
+    let vmlinux = std::fs::read("/sys/kernel/btf/vmlinux")
+        .expect("this test embeds the running kernel's BTF: /sys/kernel/btf/vmlinux");
+    std::fs::write(btf_dir.join(format!("{release}.btf")), &vmlinux).unwrap();
+    // `../shared/testdata` beside the clone (as crates/gen's tests find it),
+    // or the test bed's when the clone is a worktree elsewhere.
+    let other = [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        PathBuf::from("/work/shared"),
+    ]
+    .into_iter()
+    .map(|s| s.join("testdata/kernel-btf/vmlinux-6.1.0-47-amd64.btf"))
+    .find(|p| p.is_file())
+    .expect("kernel BTF testdata ../shared/testdata/kernel-btf (see TOOLCHAIN.md)");
+    std::fs::create_dir_all(btf_dir.join("debian/12/x86_64")).unwrap();
+    std::fs::copy(&other, btf_dir.join("debian/12/x86_64/6.1.0-47-amd64.btf")).unwrap();
+    let bin = build(&root, name, "aya");
     sees_execs(&bin, &[]);
-    // ... or loads the object btfkit relocated for this kernel.
     sees_execs(&bin, &["--pre-relocated"]);
+    let stderr = sees_execs(&bin, &["--btf-release", release]);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("using the tailored BTF for") && l.contains(release))
+        .unwrap_or_else(|| panic!("the tool does not say which BTF it used:\n{stderr}"));
+    let size: usize = line
+        .split('(')
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {line:?}"));
+    assert!(
+        size > 0 && size < vmlinux.len() / 100,
+        "tailored BTF of {size} bytes from {} bytes",
+        vmlinux.len()
+    );
+    eprintln!("{line} (the kernel's: {} bytes)", vmlinux.len());
+    let out = Command::new(&bin)
+        .args(["--seconds", "0", "--btf-release", "0.0-nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("6.1.0-47-amd64") && err.contains(release),
+        "an unknown release does not name those embedded:\n{err}"
+    );
 }
 
 #[test]

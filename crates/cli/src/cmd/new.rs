@@ -105,6 +105,10 @@ fn files(loader: Loader) -> Vec<(&'static str, &'static str)> {
             include_str!("../../templates/vmlinux/src_lib.rs"),
         ),
         ("@/build.rs", include_str!("../../templates/build.rs")),
+        (
+            "@/btf/README.md",
+            include_str!("../../templates/btf_README.md"),
+        ),
     ];
     v.extend(match loader {
         Loader::Aya => loader_files!("aya"),

@@ -4,15 +4,46 @@
 //! `--pre-relocated`: btfkit relocates the object for this kernel first
 //! (aya then sees no CO-RE records); by default aya applies them.
 //! `--seconds N`: stop after N seconds (default: run until Ctrl-C).
+//! Kernels without BTF: the BTF tailored at build time for the running
+//! release (from `btf/`) is given to aya; `--btf-release R` uses the one for
+//! release R even when the kernel has BTF.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use aya::{maps::RingBuf, programs::RawTracePoint, EbpfLoader};
+use aya::{maps::RingBuf, programs::RawTracePoint, Btf, EbpfLoader, Endianness};
 use {{crate}}_common::Event;
 
 /// The linked object, 8-byte aligned as aya wants it.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/{{name}}-ebpf.bpf.o"));
+
+// `TAILORED_BTF`: `(release, BTF)` pairs the build tailored from `btf/`.
+include!(concat!(env!("OUT_DIR"), "/tailored_btf.rs"));
+
+/// The embedded BTF aya should use instead of the kernel's: the one for
+/// `--btf-release R` when given, else (only when the kernel has no BTF) the
+/// one for the running release; `None` when the kernel's BTF is used.
+fn embedded_btf(forced: Option<&str>) -> anyhow::Result<Option<Btf>> {
+    let release = match forced {
+        Some(r) => r.to_owned(),
+        None if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() => return Ok(None),
+        None => std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .context("reading the kernel release")?
+            .trim()
+            .to_owned(),
+    };
+    let Some((_, bytes)) = TAILORED_BTF.iter().find(|(r, _)| *r == release) else {
+        let have: Vec<&str> = TAILORED_BTF.iter().map(|(r, _)| *r).collect();
+        anyhow::bail!(
+            "no tailored BTF for kernel {release} (embedded: {}); put its BTF in btf/{release}.btf and rebuild",
+            if have.is_empty() { "none".to_owned() } else { have.join(", ") }
+        );
+    };
+    eprintln!("using the tailored BTF for {release} ({} bytes, embedded)", bytes.len());
+    let btf = Btf::parse(bytes, Endianness::default())
+        .with_context(|| format!("parsing the tailored BTF for {release}"))?;
+    Ok(Some(btf))
+}
 
 /// The object relocated for the running kernel by btfkit's engine.
 fn pre_relocated() -> anyhow::Result<Vec<u8>> {
@@ -32,6 +63,12 @@ fn main() -> anyhow::Result<()> {
         .map(|s| s.parse::<u64>())
         .transpose()
         .context("--seconds takes a number")?;
+    let forced = args
+        .iter()
+        .position(|a| a == "--btf-release")
+        .map(|i| args.get(i + 1).context("--btf-release takes a kernel release"))
+        .transpose()?;
+    let btf = embedded_btf(forced.map(String::as_str))?;
     let relocated;
     let object: &[u8] = if args.iter().any(|a| a == "--pre-relocated") {
         relocated = pre_relocated()?;
@@ -50,7 +87,11 @@ fn main() -> anyhow::Result<()> {
         .collect();
     // SAFETY: a u64 slice viewed as its bytes; the length is the object's.
     let bytes = unsafe { std::slice::from_raw_parts(aligned.as_ptr().cast::<u8>(), object.len()) };
-    let mut ebpf = EbpfLoader::new()
+    let mut loader = EbpfLoader::new();
+    if btf.is_some() {
+        loader.btf(btf.as_ref());
+    }
+    let mut ebpf = loader
         .load(bytes)
         .context("loading the object (as root?)")?;
     let program: &mut RawTracePoint = ebpf
