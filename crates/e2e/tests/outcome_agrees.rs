@@ -134,7 +134,7 @@ fn targets() -> Vec<(String, Vec<u8>, Option<Vec<u8>>)> {
         std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux"),
         None,
     )];
-    let mut names: Vec<_> = std::fs::read_dir(dir)
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .filter(|n| n.starts_with("vmlinux") && n.ends_with(".btf"))
