@@ -17,7 +17,7 @@ use btfkit_model::{Kind, Type, TypeId};
 
 use crate::names::{dedup_in_order, ident_cow, push_i64, push_ident, push_u64, Scope};
 use crate::plan::{Plan, MAX_DEPTH};
-use crate::render::{assert_line, const_line, newtype_line, typed_line, RTy};
+use crate::render::{assert_line, brace_on_own_line, const_line, newtype_line, typed_line, RTy};
 use crate::{Error, Out};
 
 /// Largest alignment Rust accepts in `#[repr(align(N))]`.
@@ -912,11 +912,12 @@ fn write_composite(
     out.push_str(if c.union { "union" } else { "struct" });
     out.push(' ');
     out.push_str(&name);
-    out.push_str(" {");
     if c.items.is_empty() && c.marker.is_none() {
-        out.push_str("}\n");
+        out.push_str(" {}\n");
+    } else if brace_on_own_line(if c.union { "union" } else { "struct" }, &name) {
+        out.push_str("\n{\n");
     } else {
-        out.push('\n');
+        out.push_str(" {\n");
     }
     let u8_ty = plan.prim("u8");
     if let Some(a) = c.marker {

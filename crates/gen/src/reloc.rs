@@ -15,7 +15,7 @@ use btfkit_model::{Kind, Type};
 
 use crate::names::{dedup_in_order, is_keyword, push_i64, push_ident, push_u64, Scope};
 use crate::plan::Plan;
-use crate::render::{const_line, typed_line};
+use crate::render::{brace_on_own_line, const_line, typed_line};
 use crate::{Error, Out};
 
 /// Whether `s` is a C identifier (what `#[btf(name = "...")]` accepts).
@@ -118,12 +118,17 @@ fn write_composite<'a>(
     out.push_str(" bytes in this BTF).\n#[::btf::relocatable]\npub ");
     out.push_str(kw);
     out.push(' ');
-    out.push_str(&plan.name(ty.id()));
+    let name = plan.name(ty.id());
+    out.push_str(&name);
     if ty.vlen() == 0 {
         out.push_str(" {}\n");
         return Ok(());
     }
-    out.push_str(" {\n");
+    out.push_str(if brace_on_own_line(kw, &name) {
+        "\n{\n"
+    } else {
+        " {\n"
+    });
     let Scratch {
         head,
         ty: text,

@@ -265,6 +265,21 @@ pub(crate) fn assert_line(
         s.push_str("\n            == ");
         s.push_str(rhs);
         s.push_str("\n    );\n");
+    } else if let Some((head, ty)) = lhs
+        .split_once('<')
+        .and_then(|(head, rest)| Some((head, rest.strip_suffix(">()")?)))
+        .filter(|(_, ty)| 8 + lhs.len() - 1 > WIDTH + 2 && 12 + ty.len() + 1 <= WIDTH)
+    {
+        // `size_of::<T>(` is too long even with the slack rustfmt allows it, and
+        // `T,` fits on a line of its own: rustfmt breaks the generic arguments
+        // (measured with rustfmt: it keeps the open call again past that).
+        s.push_str("    assert!(\n        ");
+        s.push_str(head);
+        s.push_str("<\n            ");
+        s.push_str(ty);
+        s.push_str(",\n        >() == ");
+        s.push_str(rhs);
+        s.push_str("\n    );\n");
     } else {
         // `size_of::<T>()` itself too long: rustfmt opens the empty call.
         s.push_str("    assert!(\n        ");
@@ -290,4 +305,10 @@ pub(crate) fn newtype_line(s: &mut String, name: &str, inner: &str) {
         s.push_str(inner);
         s.push_str(",\n);\n");
     }
+}
+
+/// Whether rustfmt puts the `{` of `pub {kw} {name} {` on a line of its own
+/// (the line would be longer than the width).
+pub(crate) fn brace_on_own_line(kw: &str, name: &str) -> bool {
+    "pub ".len() + kw.len() + 1 + name.len() + " {".len() > WIDTH
 }
