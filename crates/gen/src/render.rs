@@ -268,7 +268,7 @@ pub(crate) fn assert_line(
     } else if let Some((head, ty)) = lhs
         .split_once('<')
         .and_then(|(head, rest)| Some((head, rest.strip_suffix(">()")?)))
-        .filter(|(_, ty)| 8 + lhs.len() - 1 > WIDTH + 2 && 12 + ty.len() + 1 <= WIDTH)
+        .filter(|(_, ty)| 8 + lhs.len() > WIDTH + 3 && 12 + ty.len() < WIDTH)
     {
         // `size_of::<T>(` is too long even with the slack rustfmt allows it, and
         // `T,` fits on a line of its own: rustfmt breaks the generic arguments
