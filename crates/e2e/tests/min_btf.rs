@@ -151,23 +151,7 @@ fn engine_decisions_split_module() {
 /// crates/reloc/tests/data/module.bpf.c compiled by clang-22.
 fn module_object() -> Vec<u8> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reloc/tests/data/module.bpf.c");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("minbtf-module.bpf.o");
-    let st = std::process::Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    std::fs::read(out).unwrap()
+    common::clang_bpf(&src, "minbtf-module.bpf.o", &[])
 }
 
 /// libbpf with the tailored BTF of every kernel (all objects at once, as one
@@ -224,23 +208,8 @@ fn clang_data(file: &str, out: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../reloc/tests/data")
         .join(file);
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
-    let st = std::process::Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    out
+    common::clang_bpf(&src, out, &[]);
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(out)
 }
 
 /// The engine's crafted program (every relocation kind, flavors, enums,
