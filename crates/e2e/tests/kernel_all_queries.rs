@@ -9,8 +9,6 @@
 
 use std::sync::OnceLock;
 
-use btfkit_model::Btf;
-
 mod common;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
 use common::all_queries::{check, expected, set_reset_on_fork};
@@ -31,12 +29,7 @@ fn linked_object_for_aya() -> &'static [u8] {
 fn every_query_through_btfkit_engine_and_loader() {
     require_root();
     let obj = linked_object();
-    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
-    let kernel = Btf::parse(&kernel).unwrap();
-    let relocated =
-        btfkit_reloc::relocate_object(obj, &btfkit_reloc::Target::new(&kernel)).unwrap();
-    let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
-    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
+    let loaded = common::load_with_btfkit(obj);
     loaded
         .map(".data")
         .unwrap()

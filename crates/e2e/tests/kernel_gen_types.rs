@@ -80,13 +80,7 @@ fn linked_object() -> &'static [u8] {
 fn generated_types_through_btfkit_engine_and_loader() {
     require_root();
     let obj = linked_object();
-    let kernel = std::fs::read(VMLINUX).unwrap();
-    let kernel = Btf::parse(&kernel).unwrap();
-    let relocated =
-        btfkit_reloc::relocate_object(obj, &btfkit_reloc::Target::new(&kernel)).unwrap();
-    assert_eq!(relocated.decisions.len(), common::core_relo_count(obj));
-    let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
-    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
+    let loaded = common::load_with_btfkit(obj);
     let fx = Fixtures::new("btfkit");
     loaded.map(".data").unwrap().write(&fx.inputs()).unwrap();
     loaded.program("kernel_types").unwrap().test_run().unwrap();

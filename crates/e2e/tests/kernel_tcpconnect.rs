@@ -22,7 +22,7 @@ use btfkit_model::{Btf, BtfExt};
 
 mod common;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
-use common::{require_root, tid, VMLINUX};
+use common::{require_root, tid};
 
 /// The types the program names (and what they reach comes along).
 const ROOTS: &[&str] = &[
@@ -150,13 +150,7 @@ fn check(leg: &str, event: &[u8], c: &Connection) {
 fn tcpconnect_through_btfkit_engine_and_loader() {
     require_root();
     let obj = linked_object();
-    let kernel = std::fs::read(VMLINUX).unwrap();
-    let kernel = Btf::parse(&kernel).unwrap();
-    let relocated =
-        btfkit_reloc::relocate_object(obj, &btfkit_reloc::Target::new(&kernel)).unwrap();
-    assert_eq!(relocated.decisions.len(), common::core_relo_count(obj));
-    let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
-    let loaded = btfkit_loader::LoadedObject::load(&out).unwrap();
+    let loaded = common::load_with_btfkit(obj);
     let c = Connection::new();
     loaded.map(".data").unwrap().write(&c.inputs()).unwrap();
     loaded.program("tcpconnect").unwrap().test_run().unwrap();

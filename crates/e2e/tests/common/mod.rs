@@ -229,13 +229,14 @@ pub fn clang_twin_on_vmlinux_h(example: &str) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-/// `object` relocated by btfkit's engine against the running kernel's BTF and
-/// loaded by btfkit-loader.
+/// `object` relocated by btfkit's engine against the running kernel's BTF (one
+/// decision per core_relo record) and loaded by btfkit-loader.
 pub fn load_with_btfkit(object: &[u8]) -> btfkit_loader::LoadedObject {
-    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+    let kernel = std::fs::read(VMLINUX).unwrap();
     let kernel = btfkit_model::Btf::parse(&kernel).unwrap();
     let relocated =
         btfkit_reloc::relocate_object(object, &btfkit_reloc::Target::new(&kernel)).unwrap();
+    assert_eq!(relocated.decisions.len(), core_relo_count(object));
     let out = btfkit_reloc::write::write_relocated(object, &relocated).unwrap();
     btfkit_loader::LoadedObject::load(&out).unwrap()
 }
