@@ -521,14 +521,14 @@ pub fn compile_crafted(out_dir: &Path) -> Result<(), String> {
         let Some(stem) = name.strip_suffix(".bpf.c") else {
             continue;
         };
-        clang_bpf(&src, &out_dir.join(format!("crafted-{stem}.o")))?;
+        clang_bpf(&src, &out_dir.join(format!("crafted-{stem}.o")), &[])?;
     }
     Ok(())
 }
 
 /// Compiles the BPF C file `src` into `out` with clang-22 (`-O2 -g`, the host's
-/// multiarch headers for libbpf's `<bpf/...>`).
-pub fn clang_bpf(src: &Path, out: &Path) -> Result<(), String> {
+/// multiarch headers for libbpf's `<bpf/...>`) and the `extra` arguments.
+pub fn clang_bpf(src: &Path, out: &Path, extra: &[&str]) -> Result<(), String> {
     let status = std::process::Command::new("clang-22")
         .args([
             "-target",
@@ -538,6 +538,7 @@ pub fn clang_bpf(src: &Path, out: &Path) -> Result<(), String> {
             "-c",
             "-I/usr/include/x86_64-linux-gnu",
         ])
+        .args(extra)
         .arg(src)
         .arg("-o")
         .arg(out)

@@ -79,25 +79,11 @@ pub fn clang_twin(example: &str) -> Vec<u8> {
 }
 
 /// `src` compiled by clang-22 for BPF with libbpf's headers and `extra`
-/// arguments into `CARGO_TARGET_TMPDIR/<out>`; the object's bytes.
+/// arguments into `CARGO_TARGET_TMPDIR/<out>` (`btfkit_e2e::difftest::clang_bpf`);
+/// the object's bytes.
 pub fn clang_bpf(src: &Path, out: &str, extra: &[&str]) -> Vec<u8> {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .args(extra)
-        .arg(src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
+    btfkit_e2e::difftest::clang_bpf(src, &out, extra).unwrap_or_else(|e| panic!("{e}"));
     std::fs::read(out).unwrap()
 }
 
