@@ -6,8 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use btfkit_model::Btf;
 use btfkit_reloc::{relocate_object, Target};
@@ -16,39 +15,21 @@ mod common;
 use common::{libbpf_relocate, our_decision};
 
 fn kernels() -> Vec<PathBuf> {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf");
+    use btfkit_testkit::data::kernel_btf;
     vec![
-        PathBuf::from("/sys/kernel/btf/vmlinux"),
-        shared.join("vmlinux-6.1.0-47-amd64.btf"),
-        shared.join("vmlinux-6.1.0-47-cloud.btf"),
-        shared.join("vmlinux-7.1-sorted.btf"),
+        PathBuf::from(btfkit_testkit::kernel::VMLINUX),
+        kernel_btf("vmlinux-6.1.0-47-amd64.btf"),
+        kernel_btf("vmlinux-6.1.0-47-cloud.btf"),
+        kernel_btf("vmlinux-7.1-sorted.btf"),
     ]
 }
 
 #[test]
 fn libbpf_tools_on_four_kernels_match_libbpf_instruction_for_instruction() {
-    let list = Command::new("dpkg")
-        .args(["-L", "libbpf-tools"])
-        .output()
-        .expect("dpkg");
-    assert!(
-        list.status.success(),
-        "libbpf-tools is not installed (scripts/setup.sh installs it)"
-    );
-    let mut objects = Vec::new();
-    for path in String::from_utf8_lossy(&list.stdout).lines() {
-        let p = Path::new(path);
-        if !path.starts_with("/usr/sbin/") || !p.is_file() || p.is_symlink() {
-            continue;
-        }
-        let binary = std::fs::read(p).unwrap();
-        for emb in btfkit_object::find_embedded_bpf_objects(&binary) {
-            objects.push((
-                p.file_name().unwrap().to_string_lossy().to_string(),
-                emb.bytes(&binary).unwrap().to_vec(),
-            ));
-        }
-    }
+    let objects: Vec<(String, Vec<u8>)> = btfkit_testkit::data::libbpf_tools_objects()
+        .into_iter()
+        .map(|o| (o.tool, o.bytes))
+        .collect();
     assert!(
         objects.len() >= 50,
         "found {} libbpf-tools objects",

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use btfkit_model::{Btf, CoreReloKind as K, Kind};
@@ -12,30 +11,15 @@ use btfkit_reloc::{relocate_object, Target};
 
 #[test]
 fn module_and_base_types_resolve_in_split_btf() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf");
-    let base_data = std::fs::read(shared.join("btf_testmod.base.btf")).unwrap();
-    let split_data = std::fs::read(shared.join("btf_testmod.split.btf")).unwrap();
+    let kernel_btf = btfkit_testkit::data::kernel_btf;
+    let base_data = std::fs::read(kernel_btf("btf_testmod.base.btf")).unwrap();
+    let split_data = std::fs::read(kernel_btf("btf_testmod.split.btf")).unwrap();
     let base = Arc::new(Btf::parse(&base_data).unwrap());
     let split = Btf::parse_split(&split_data, base.clone()).unwrap();
 
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/module.bpf.c");
     let obj_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("module.bpf.o");
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&obj_path)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success());
-    let obj = std::fs::read(&obj_path).unwrap();
+    let obj = btfkit_testkit::clang::compile(&src, &obj_path, &[]);
 
     let r = relocate_object(&obj, &Target::new(&split)).unwrap();
     let value = |kind: K, ty: &str| {
