@@ -74,8 +74,7 @@ fn demo_without_loading_shows_the_relocations_for_every_kernel() {
 #[test]
 fn demo_shows_the_relocations_for_the_btf_files_given() {
     // A copy under another name and directory: nothing found by default.
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/kernel-btf/vmlinux-6.1.0-47-amd64.btf");
+    let src = btfkit_testkit::data::kernel_btf_dir().join("vmlinux-6.1.0-47-amd64.btf");
     let copy = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wf-demo-other-kernel.btf");
     std::fs::copy(&src, &copy).unwrap_or_else(|e| {
         panic!(

@@ -4,7 +4,7 @@
 //! after btfkit's link step.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn btfkit() -> Command {
@@ -55,11 +55,7 @@ fn assert_same_as_bpftool(file: &Path) {
     );
 }
 
-fn kernel_btf(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/kernel-btf")
-        .join(name)
-}
+use btfkit_testkit::data::kernel_btf;
 
 #[test]
 fn running_kernel() {
@@ -81,21 +77,7 @@ fn kernel_7_1_with_32_byte_header_and_sorted_names() {
 fn clang_object_with_every_kind() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/every_kind.bpf.c");
     let obj = Path::new(env!("CARGO_TARGET_TMPDIR")).join("every_kind.bpf.o");
-    run(
-        Command::new("clang-22")
-            .args([
-                "-target",
-                "bpf",
-                "-O2",
-                "-g",
-                "-c",
-                "-I/usr/include/x86_64-linux-gnu",
-            ])
-            .arg(&src)
-            .arg("-o")
-            .arg(&obj),
-        "clang-22",
-    );
+    btfkit_testkit::clang::clang_bpf(&src, &obj, &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_same_as_bpftool(&obj);
     // The object really has the kinds this test is about.
     let dump = String::from_utf8(run(btfkit().arg("dump").arg(&obj), "btfkit dump")).unwrap();

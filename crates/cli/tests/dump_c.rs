@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use btfkit_model::{Btf, Kind};
@@ -199,11 +199,7 @@ fn check_kernel(path: &Path) {
     }
 }
 
-fn kernel_btf(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/kernel-btf")
-        .join(name)
-}
+use btfkit_testkit::data::kernel_btf;
 
 #[test]
 fn running_kernel_c_dump_compiles_with_its_layouts() {

@@ -7,22 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn clang(src: &Path, out: &str) -> PathBuf {
+    clang_with(src, out, &[])
+}
+
+/// `src` compiled by clang-22 for BPF with `extra` arguments into `CARGO_TARGET_TMPDIR/<out>`.
+fn clang_with(src: &Path, out: &str, extra: &[&str]) -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
+    btfkit_testkit::clang::clang_bpf(src, &out, extra).unwrap_or_else(|e| panic!("{e}"));
     out
 }
 
@@ -128,7 +119,7 @@ fn poisoned_relocations_exit_1_and_say_why() {
 #[test]
 fn split_btf_without_base_asks_for_base() {
     let obj = clang(&data("module.bpf.c"), "explain-module.o");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf");
+    let dir = btfkit_testkit::data::kernel_btf_dir();
     let split = dir.join("btf_testmod.split.btf");
     let (code, _, stderr) = explain(&[obj.as_os_str(), "--target".as_ref(), split.as_os_str()]);
     assert_eq!(code, Some(2), "{stderr}");
@@ -175,18 +166,11 @@ fn unreadable_input_exits_2_with_one_line() {
 fn unreachable_poisons_exit_0_and_name_their_guard() {
     let src = data("guards.bpf.c");
     let compile = |case: u32| {
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("explain-guards{case}.o"));
-        let st = Command::new("clang-22")
-            .args(["-target", "bpf", "-O2", "-g", "-c"])
-            .arg("-I/usr/include/x86_64-linux-gnu")
-            .arg(format!("-DCASE={case}"))
-            .arg(&src)
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .expect("clang-22 is required (scripts/setup.sh installs it)");
-        assert!(st.success());
-        out
+        clang_with(
+            &src,
+            &format!("explain-guards{case}.o"),
+            &[&format!("-DCASE={case}")],
+        )
     };
     // Guarded: the poisoned read is unreachable, the object loads: exit 0.
     let guarded = compile(1);

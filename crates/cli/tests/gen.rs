@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn kernel_61() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/kernel-btf/vmlinux-6.1.0-47-amd64.btf")
+    btfkit_testkit::data::kernel_btf("vmlinux-6.1.0-47-amd64.btf")
 }
 
 fn gen(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {

@@ -11,25 +11,11 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn clang(src: &str, out: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../reloc/tests/data")
+    let src = btfkit_testkit::data::crate_dir("reloc")
+        .join("tests/data")
         .join(src);
     let out = tmp(out);
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
+    btfkit_testkit::clang::clang_bpf(&src, &out, &[]).unwrap_or_else(|e| panic!("{e}"));
     out
 }
 
@@ -40,20 +26,7 @@ fn btfkit(args: &[&std::ffi::OsStr]) -> Output {
         .unwrap()
 }
 
-fn kernel_btf(name: &str) -> PathBuf {
-    let dir = std::env::var_os("BTFKIT_KERNEL_BTF_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf")
-        });
-    let p = dir.join(name);
-    assert!(
-        p.is_file(),
-        "{} is missing (set BTFKIT_KERNEL_BTF_DIR)",
-        p.display()
-    );
-    p
-}
+use btfkit_testkit::data::kernel_btf;
 
 /// Ambiguous relocations are listed one by one, the file is written, and
 /// explain/relocate decide with it as with the full target.

@@ -23,66 +23,34 @@ fn loads(object: &Path, pin: &Path) -> bool {
 
 #[test]
 fn btfkit_relocated_libbpf_tools_load_wherever_libbpfs_do() {
-    if !Command::new("mountpoint")
-        .args(["-q", "/sys/fs/bpf"])
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(
-            Command::new("mount")
-                .args(["-t", "bpf", "bpf", "/sys/fs/bpf"])
-                .status()
-                .unwrap()
-                .success(),
-            "cannot mount bpffs (root needed)"
-        );
-    }
-    let list = Command::new("dpkg")
-        .args(["-L", "libbpf-tools"])
-        .output()
-        .expect("dpkg");
-    assert!(
-        list.status.success(),
-        "libbpf-tools is not installed (scripts/setup.sh installs it)"
-    );
+    btfkit_testkit::kernel::ensure_bpffs();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("relocate-load");
     std::fs::create_dir_all(&dir).unwrap();
     let (mut by_libbpf, mut by_btfkit, mut regressions) = (0, 0, Vec::new());
-    for path in String::from_utf8_lossy(&list.stdout).lines() {
-        let p = Path::new(path);
-        if !path.starts_with("/usr/sbin/") || !p.is_file() || p.is_symlink() {
-            continue;
-        }
-        let binary = std::fs::read(p).unwrap();
-        let tool = p.file_name().unwrap().to_string_lossy().to_string();
-        for (i, emb) in btfkit_object::find_embedded_bpf_objects(&binary)
-            .iter()
-            .enumerate()
-        {
-            let shipped = dir.join(format!("{tool}-{i}.o"));
-            let relocated = dir.join(format!("{tool}-{i}.btfkit.o"));
-            std::fs::write(&shipped, emb.bytes(&binary).unwrap()).unwrap();
-            let out = Command::new(env!("CARGO_BIN_EXE_btfkit"))
-                .arg("relocate")
-                .arg(&shipped)
-                .arg("-o")
-                .arg(&relocated)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "btfkit relocate {tool}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let pin = Path::new("/sys/fs/bpf").join(format!("btfkit-test-{tool}-{i}"));
-            let a = loads(&shipped, &pin);
-            let b = loads(&relocated, &pin);
-            by_libbpf += a as usize;
-            by_btfkit += b as usize;
-            if a && !b {
-                regressions.push(tool.clone());
-            }
+    for obj in btfkit_testkit::data::libbpf_tools_objects() {
+        let (tool, i) = (&obj.tool, obj.index);
+        let shipped = dir.join(format!("{tool}-{i}.o"));
+        let relocated = dir.join(format!("{tool}-{i}.btfkit.o"));
+        std::fs::write(&shipped, &obj.bytes).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_btfkit"))
+            .arg("relocate")
+            .arg(&shipped)
+            .arg("-o")
+            .arg(&relocated)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "btfkit relocate {tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pin = Path::new("/sys/fs/bpf").join(format!("btfkit-test-{tool}-{i}"));
+        let a = loads(&shipped, &pin);
+        let b = loads(&relocated, &pin);
+        by_libbpf += a as usize;
+        by_btfkit += b as usize;
+        if a && !b {
+            regressions.push(tool.clone());
         }
     }
     eprintln!("objects the kernel accepted: {by_libbpf} relocated by libbpf, {by_btfkit} relocated by btfkit");

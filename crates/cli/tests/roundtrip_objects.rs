@@ -35,22 +35,8 @@ fn assert_roundtrip(what: &str, data: &[u8]) -> (usize, usize) {
 fn clang_object() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/every_kind.bpf.c");
     let obj = Path::new(env!("CARGO_TARGET_TMPDIR")).join("roundtrip_every_kind.o");
-    let status = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&obj)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(status.success());
-    assert_roundtrip("every_kind.bpf.o", &std::fs::read(&obj).unwrap());
+    let obj = btfkit_testkit::clang::compile(&src, &obj, &[]);
+    assert_roundtrip("every_kind.bpf.o", &obj);
 }
 
 #[test]
@@ -88,31 +74,12 @@ fn rust_object_as_bpf_linker_wrote_it() {
 
 #[test]
 fn every_libbpf_tools_object() {
-    let list = Command::new("dpkg")
-        .args(["-L", "libbpf-tools"])
-        .output()
-        .expect("dpkg");
-    assert!(
-        list.status.success(),
-        "libbpf-tools is not installed (scripts/setup.sh installs it)"
-    );
     let mut objects = 0;
     let mut relos = 0;
-    for path in String::from_utf8_lossy(&list.stdout).lines() {
-        let p = Path::new(path);
-        if !path.starts_with("/usr/sbin/") || !p.is_file() || p.is_symlink() {
-            continue;
-        }
-        let binary = std::fs::read(p).unwrap();
-        for (i, embedded) in btfkit_object::find_embedded_bpf_objects(&binary)
-            .iter()
-            .enumerate()
-        {
-            let bytes = embedded.bytes(&binary).unwrap();
-            let (_, r) = assert_roundtrip(&format!("{path}#{i}"), bytes);
-            objects += 1;
-            relos += r;
-        }
+    for obj in btfkit_testkit::data::libbpf_tools_objects() {
+        let (_, r) = assert_roundtrip(&format!("{}#{}", obj.tool, obj.index), &obj.bytes);
+        objects += 1;
+        relos += r;
     }
     assert!(
         objects >= 50,

@@ -15,13 +15,10 @@ mod common;
 use common::{libbpf_relocate, our_decision};
 
 fn kernels() -> Vec<PathBuf> {
-    use btfkit_testkit::data::kernel_btf;
-    vec![
-        PathBuf::from(btfkit_testkit::kernel::VMLINUX),
-        kernel_btf("vmlinux-6.1.0-47-amd64.btf"),
-        kernel_btf("vmlinux-6.1.0-47-cloud.btf"),
-        kernel_btf("vmlinux-7.1-sorted.btf"),
-    ]
+    btfkit_testkit::data::vmlinux_targets()
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect()
 }
 
 #[test]

@@ -81,3 +81,27 @@ pub fn libbpf_tools_objects() -> Vec<ToolObject> {
     }
     out
 }
+
+/// The vmlinux BTF files of the test data the comparison tests run on: Debian
+/// 6.1 amd64 and cloud, and 7.1 (a 32-byte header, names sorted).
+pub const TEST_KERNELS: [&str; 3] = [
+    "vmlinux-6.1.0-47-amd64.btf",
+    "vmlinux-6.1.0-47-cloud.btf",
+    "vmlinux-7.1-sorted.btf",
+];
+
+/// The vmlinux targets of the comparison tests: `("running", /sys/kernel/btf/vmlinux)`
+/// and each of [`TEST_KERNELS`] by file name; fails unless all are there.
+pub fn vmlinux_targets() -> Vec<(String, PathBuf)> {
+    let running = Path::new(crate::kernel::VMLINUX);
+    assert!(
+        running.is_file(),
+        "{} is missing: the running kernel has no BTF",
+        running.display()
+    );
+    let mut out = vec![("running".to_owned(), running.to_path_buf())];
+    for name in TEST_KERNELS {
+        out.push((name.to_owned(), kernel_btf(name)));
+    }
+    out
+}

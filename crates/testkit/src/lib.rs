@@ -12,4 +12,5 @@ pub mod clang;
 pub mod data;
 pub mod kernel;
 pub mod oracle;
+pub mod records;
 pub mod toolchain;

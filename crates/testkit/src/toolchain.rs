@@ -81,3 +81,18 @@ pub fn cargo_build_bpf(dir: &Path, target_dir: &Path, rustflags: &str, args: &[&
     );
     target_dir.join(BPF_TARGET).join("release")
 }
+
+/// [`cargo_build_bpf`] of the BPF library crate in `dir` (a `cdylib`, as
+/// bpf-linker links it); returns the path of its `lib<package>.so`.
+pub fn build_bpf_lib(dir: &Path, target_dir: &Path, rustflags: &str) -> PathBuf {
+    let release = cargo_build_bpf(dir, target_dir, rustflags, &[]);
+    let manifest = dir.join("Cargo.toml");
+    let toml = std::fs::read_to_string(&manifest)
+        .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+    let package = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("name = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{} names no package", manifest.display()));
+    release.join(format!("lib{}.so", package.replace('-', "_")))
+}

@@ -1,68 +1,32 @@
-//! Helpers of btfkit-link's integration tests: building the C and Rust
-//! fixtures with the real toolchains (failing loudly when one is missing),
-//! reading CO-RE records back, and describing local types for comparison.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Helpers of btfkit-link's integration tests (also used by crates/cli's):
+//! the C and Rust fixtures built with the real toolchains (btfkit-testkit,
+//! failing loudly when one is missing), and CO-RE records read back.
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use btfkit_model::{Btf, BtfExt, Kind, TypeId};
-use btfkit_object::{BpfObject, Insn};
+pub use btfkit_testkit::records::{
+    function_insns, records, root_shapes, shape, show_records, Record,
+};
 
-/// Where `cargo install bpf-linker` put the linker on this machine kind.
-pub const BPF_LINKER_DIR: &str = "/root/.local/share/btfkit/bin";
-
-/// `crates/link/testdata` (this module is also used by crates/cli's tests).
+/// `crates/link/testdata`.
 pub fn testdata() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if here.ends_with("link") {
-        here.join("testdata")
-    } else {
-        here.join("../link/testdata")
-    }
-}
-
-fn require_tool(tool: &str, hint: &str) {
-    let found = if tool.contains('/') {
-        Path::new(tool).exists()
-    } else {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    assert!(found, "prerequisite missing: {tool} ({hint})");
+    btfkit_testkit::data::crate_dir("link").join("testdata")
 }
 
 /// Compiles a C file with clang-22 for BPF (`-O2 -g`), returns the object.
 pub fn compile_c(source: &Path) -> Vec<u8> {
-    require_tool("clang-22", "apt-get install clang-22");
-    assert!(
-        Path::new("/usr/include/bpf/bpf_core_read.h").exists(),
-        "prerequisite missing: /usr/include/bpf/bpf_core_read.h (apt-get install libbpf-dev)"
-    );
-    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "{}.o",
         source.file_stem().unwrap().to_string_lossy()
     ));
-    let output = Command::new("clang-22")
-        .args(["-target", "bpf", "-O2", "-g", "-c"])
-        .arg(format!("-I{multiarch}"))
-        .arg(source)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "clang-22 failed on {}:\n{}",
-        source.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::read(&out).unwrap()
+    btfkit_testkit::clang::compile(source, &out, &[])
 }
 
 /// Builds the BPF crate `testdata/<name>` with Debian's rustc 1.96 and
@@ -74,256 +38,6 @@ pub fn build_rust_fixture(name: &str) -> PathBuf {
 /// Like [`build_rust_fixture`] with other `RUSTFLAGS` (e.g. none: no `.BTF`),
 /// in a target directory of its own named after `tag`.
 pub fn build_rust_fixture_with(name: &str, rustflags: &str, tag: &str) -> PathBuf {
-    for tool in ["/usr/bin/cargo", "/usr/bin/rustc"] {
-        require_tool(
-            tool,
-            "apt-get install rustc-web cargo-web libstd-rust-web-dev-bpf",
-        );
-    }
-    let path_var = format!(
-        "{BPF_LINKER_DIR}:{}",
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let linker_found = path_var
-        .split(':')
-        .any(|d| Path::new(d).join("bpf-linker").exists());
-    assert!(
-        linker_found,
-        "prerequisite missing: bpf-linker (not on PATH nor in {BPF_LINKER_DIR})"
-    );
-    let source = testdata().join(name);
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{tag}-target"));
-    let output = Command::new("/usr/bin/cargo")
-        .current_dir(&source)
-        .env("PATH", path_var)
-        .env("RUSTC", "/usr/bin/rustc")
-        .env("RUSTFLAGS", rustflags)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .args(["build", "--release", "--target", "bpfel-unknown-none"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "building {name} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lib = format!("lib{}.so", name_of_package(&source).replace('-', "_"));
-    target_dir.join("bpfel-unknown-none/release").join(lib)
-}
-
-fn name_of_package(dir: &Path) -> String {
-    let toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    toml.lines()
-        .find_map(|l| l.strip_prefix("name = \""))
-        .and_then(|l| l.strip_suffix('"'))
-        .unwrap()
-        .to_string()
-}
-
-/// A CO-RE record read back from an object, with its context.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub section: String,
-    pub function: String,
-    pub insn_off: u32,
-    pub kind: String,
-    pub type_id: TypeId,
-    pub type_name: String,
-    pub access: String,
-    /// The immediate of the relocated instruction (ld_imm64: both halves).
-    pub imm: i64,
-}
-
-impl Record {
-    /// What must be equal between clang and btfkit.
-    pub fn key(&self) -> (String, String, String, String) {
-        (
-            self.function.clone(),
-            self.kind.clone(),
-            self.type_name.clone(),
-            self.access.clone(),
-        )
-    }
-}
-
-pub fn records(data: &[u8]) -> Vec<Record> {
-    let object = BpfObject::parse(data).unwrap();
-    let btf = Btf::parse(object.btf().expect("no .BTF")).unwrap();
-    let ext = BtfExt::parse(object.btf_ext().expect("no .BTF.ext")).unwrap();
-    let mut out = Vec::new();
-    for section in &ext.core_relo.sections {
-        let name = btf.name(section.sec_name_off).unwrap();
-        let program = object
-            .program_section_by_name(name)
-            .unwrap_or_else(|| panic!("core_relo section {name} is not a program"));
-        for r in &section.records {
-            let function = program
-                .function_at(u64::from(r.insn_off))
-                .map(|f| f.name.to_string())
-                .unwrap_or_default();
-            let index = r.insn_off as usize / 8;
-            let insn = Insn::decode(program.insn_bytes(index).unwrap(), object.endian());
-            let imm = if insn.is_ld_imm64() {
-                let hi = Insn::decode(program.insn_bytes(index + 1).unwrap(), object.endian());
-                ((hi.imm as u32 as u64) << 32 | insn.imm as u32 as u64) as i64
-            } else {
-                i64::from(insn.imm)
-            };
-            let ty = btf.type_by_id(r.type_id).unwrap();
-            out.push(Record {
-                section: name.to_string(),
-                function,
-                insn_off: r.insn_off,
-                kind: r.kind.short_name().to_string(),
-                type_id: r.type_id,
-                type_name: btf.type_name(&ty).unwrap().to_string(),
-                access: btf.name(r.access_str_off).unwrap().to_string(),
-                imm,
-            });
-        }
-    }
-    out
-}
-
-/// A type's shape: kinds, names, sizes, members (names, order, offsets,
-/// bitfields) and enumerators, following by-value members and arrays;
-/// pointers show their pointee's kind and name only.
-pub fn shape(btf: &Btf<'_>, id: TypeId) -> String {
-    let mut seen = HashSet::new();
-    let mut out = String::new();
-    shape_into(btf, id, 0, &mut seen, &mut out);
-    out
-}
-
-fn shape_into(
-    btf: &Btf<'_>,
-    id: TypeId,
-    depth: usize,
-    seen: &mut HashSet<TypeId>,
-    out: &mut String,
-) {
-    let pad = "  ".repeat(depth);
-    if id == 0 {
-        out.push_str("void");
-        return;
-    }
-    let ty = btf.type_by_id(id).unwrap();
-    let name = btf.type_name(&ty).unwrap();
-    match ty.kind() {
-        Kind::Int => {
-            let int = ty.int().unwrap();
-            out.push_str(&format!(
-                "INT '{name}' size={} bits={} enc={}",
-                ty.size().unwrap(),
-                int.bits,
-                int.encoding.0
-            ));
-        }
-        Kind::Ptr => {
-            let target = ty.ref_type().unwrap();
-            if target == 0 {
-                out.push_str("PTR -> void");
-            } else {
-                let t = btf.type_by_id(target).unwrap();
-                out.push_str(&format!(
-                    "PTR -> {} '{}'",
-                    t.kind().name(),
-                    btf.type_name(&t).unwrap()
-                ));
-            }
-        }
-        Kind::Array => {
-            let a = ty.array().unwrap();
-            let index = btf.type_by_id(a.index_type).unwrap();
-            out.push_str(&format!(
-                "ARRAY[{}] index '{}' of ",
-                a.nelems,
-                btf.type_name(&index).unwrap()
-            ));
-            shape_into(btf, a.elem_type, depth, seen, out);
-        }
-        Kind::Struct | Kind::Union => {
-            out.push_str(&format!(
-                "{} '{name}' size={}",
-                ty.kind().name(),
-                ty.size().unwrap()
-            ));
-            if !seen.insert(id) {
-                out.push_str(" (again)");
-                return;
-            }
-            out.push_str(" {\n");
-            for m in ty.members() {
-                out.push_str(&format!(
-                    "{pad}  '{}' @{} bits={}: ",
-                    btf.name(m.name_off).unwrap(),
-                    m.bit_offset,
-                    m.bitfield_size
-                ));
-                shape_into(btf, m.type_id, depth + 1, seen, out);
-                out.push('\n');
-            }
-            out.push_str(&format!("{pad}}}"));
-        }
-        Kind::Enum | Kind::Enum64 => {
-            out.push_str(&format!(
-                "{} '{name}' size={} signed={} {{",
-                ty.kind().name(),
-                ty.size().unwrap(),
-                ty.kflag()
-            ));
-            for v in ty.enum_values() {
-                out.push_str(&format!(
-                    " {}={}",
-                    btf.name(v.name_off).unwrap(),
-                    v.value as i64
-                ));
-            }
-            out.push_str(" }");
-        }
-        Kind::Fwd => out.push_str(&format!(
-            "FWD '{name}' {}",
-            if ty.kflag() { "union" } else { "struct" }
-        )),
-        other => out.push_str(&format!("{} '{name}'", other.name())),
-    }
-}
-
-/// The local type shape of every root type named in `records`, by name.
-pub fn root_shapes(data: &[u8], records: &[Record]) -> Vec<(String, String)> {
-    let object = BpfObject::parse(data).unwrap();
-    let btf = Btf::parse(object.btf().unwrap()).unwrap();
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for r in records {
-        if seen.insert(r.type_name.clone()) {
-            out.push((r.type_name.clone(), shape(&btf, r.type_id)));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Instruction count of function `name`.
-pub fn function_insns(data: &[u8], name: &str) -> usize {
-    let object = BpfObject::parse(data).unwrap();
-    let (_, f) = object
-        .function(name)
-        .unwrap_or_else(|| panic!("no function {name}"));
-    f.insn_count()
-}
-
-/// Prints both record lists side by side.
-pub fn show_records(title: &str, records: &[Record]) -> String {
-    let mut out = format!("{title}:\n");
-    for r in records {
-        out.push_str(&format!(
-            "  {:<14} +{:#06x} <{}> [{}] {} {} imm={}\n",
-            r.function, r.insn_off, r.kind, r.type_id, r.type_name, r.access, r.imm
-        ));
-    }
-    out
+    btfkit_testkit::toolchain::build_bpf_lib(&testdata().join(name), &target_dir, rustflags)
 }

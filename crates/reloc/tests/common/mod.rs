@@ -1,6 +1,12 @@
 //! The engine's comparison tests: the libbpf 1.7 oracle (btfkit-testkit) and
 //! this crate's C test programs compiled by clang-22.
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 
