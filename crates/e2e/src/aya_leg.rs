@@ -253,30 +253,17 @@ pub fn run_and_read_u64(
     leg.read_array::<u64>(map)
 }
 
-/// One BPF instruction, decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Insn {
-    /// Opcode byte.
-    pub code: u8,
-    /// Destination register.
-    pub dst_reg: u8,
-    /// Source register.
-    pub src_reg: u8,
-    /// Offset field.
-    pub off: i16,
-    /// Immediate field.
-    pub imm: i32,
-}
+/// One BPF instruction, decoded (btfkit-object's type).
+pub use btfkit_object::Insn;
 
-impl Insn {
-    fn from_aya(insn: &aya_obj::generated::bpf_insn) -> Self {
-        Self {
-            code: insn.code,
-            dst_reg: insn.dst_reg(),
-            src_reg: insn.src_reg(),
-            off: insn.off,
-            imm: insn.imm,
-        }
+/// aya-obj's instruction as btfkit-object's.
+fn insn_from_aya(insn: &aya_obj::generated::bpf_insn) -> Insn {
+    Insn {
+        code: insn.code,
+        dst_reg: insn.dst_reg(),
+        src_reg: insn.src_reg(),
+        off: insn.off,
+        imm: insn.imm,
     }
 }
 
@@ -319,7 +306,7 @@ pub fn relocate_offline(
     let original: Vec<Vec<Insn>> = parsed
         .functions
         .values()
-        .map(|function| function.instructions.iter().map(Insn::from_aya).collect())
+        .map(|function| function.instructions.iter().map(insn_from_aya).collect())
         .collect();
     parsed
         .relocate_btf(&btf)
@@ -332,7 +319,7 @@ pub fn relocate_offline(
             name: function.name.clone(),
             section_offset: function.section_offset,
             original,
-            relocated: function.instructions.iter().map(Insn::from_aya).collect(),
+            relocated: function.instructions.iter().map(insn_from_aya).collect(),
         })
         .collect())
 }

@@ -206,36 +206,9 @@ fn compile_clang_control(name: &str, defines: &[&str]) -> Vec<u8> {
         "libbpf headers /usr/include/bpf/bpf_core_read.h (apt-get install libbpf-dev)",
     );
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aya-clang-control");
-    std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join(format!("{name}.bpf.c"));
-    let object = dir.join(format!("{name}.o"));
-    std::fs::write(&source, CLANG_CONTROL).unwrap();
-    let mut command = Command::new("clang-22");
-    command.args([
-        "-target",
-        "bpf",
-        "-O2",
-        "-g",
-        "-I/usr/include/x86_64-linux-gnu",
-    ]);
-    for define in defines {
-        command.arg(format!("-D{define}"));
-    }
-    let output = command
-        .arg("-c")
-        .arg(&source)
-        .arg("-o")
-        .arg(&object)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("prerequisite missing: clang-22 (apt-get install clang-22): {e}")
-        });
-    assert!(
-        output.status.success(),
-        "clang-22 failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::read(&object).unwrap()
+    let defines: Vec<String> = defines.iter().map(|d| format!("-D{d}")).collect();
+    let defines: Vec<&str> = defines.iter().map(String::as_str).collect();
+    btfkit_testkit::clang::compile_source(&dir, name, CLANG_CONTROL, &defines)
 }
 
 /// Byte offsets of `members` of struct `name` in a BTF file, as bpftool reads them.

@@ -24,8 +24,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -36,32 +34,11 @@ use btfkit_e2e::libbpf_leg::LibbpfObject;
 use common::kernel_types::{check, Fixtures, ROOTS};
 use common::require_root;
 
-const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
-fn example_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kernel-types")
-}
-
 /// Writes the example's `src/vmlinux.rs` from the running kernel's BTF.
 fn generate_bindings() {
-    let data = std::fs::read(VMLINUX).unwrap();
-    let btf = Btf::parse(&data).unwrap();
-    let opts = btfkit_gen::Options {
-        layout: btfkit_gen::Layout::Relocatable,
-        roots: ROOTS.iter().map(|s| s.to_string()).collect(),
-        source: Some(btfkit_gen::Source::new(VMLINUX, &data)),
-        include_safe: false,
-    };
     let start = Instant::now();
-    let text = btfkit_gen::generate(&btf, &opts).unwrap();
-    eprintln!(
-        "kernel-types: generated {} bytes of bindings in {:?}",
-        text.len(),
-        start.elapsed()
-    );
-    let path = example_dir().join("src/vmlinux.rs");
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        std::fs::write(&path, text).unwrap();
-    }
+    common::generate_bindings(ROOTS, "kernel-types/src/vmlinux.rs");
+    eprintln!("kernel-types: generated bindings in {:?}", start.elapsed());
 }
 
 /// Generates the bindings, builds and links the example, once per test run.
@@ -137,34 +114,10 @@ fn records(object: &[u8]) -> Records {
     (set, shapes)
 }
 
-/// clang-22 on the twin, with bpftool's `vmlinux.h` of the running kernel.
-fn clang_twin() -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kernel-types-twin");
-    std::fs::create_dir_all(&dir).unwrap();
-    let header = Command::new("bpftool")
-        .args(["btf", "dump", "file", VMLINUX, "format", "c"])
-        .output()
-        .expect("bpftool is required (scripts/setup.sh installs it)");
-    assert!(header.status.success(), "bpftool btf dump failed");
-    std::fs::write(dir.join("vmlinux.h"), &header.stdout).unwrap();
-    let out = dir.join("twin.o");
-    let st = Command::new("clang-22")
-        .args(["-target", "bpf", "-O2", "-g", "-c"])
-        .arg(format!("-I{}", dir.display()))
-        .arg("-I/usr/include/x86_64-linux-gnu")
-        .arg(example_dir().join("twin.bpf.c"))
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on the twin");
-    std::fs::read(out).unwrap()
-}
-
 #[test]
 fn generated_types_have_the_records_clang_writes_through_vmlinux_h() {
     let (rust_set, rust_shapes) = records(linked_object());
-    let (c_set, c_shapes) = records(&clang_twin());
+    let (c_set, c_shapes) = records(&common::clang_twin_on_vmlinux_h("kernel-types"));
     assert_eq!(
         rust_set,
         c_set,

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 
 use btfkit_e2e::libbpf_leg::{LibbpfLegError, LibbpfObject};
 
@@ -32,31 +31,12 @@ char LICENSE[] SEC("license") = "GPL";
 /// Compiles SOURCE with clang-22 (`-DBAD` for the rejected variant).
 fn compile(bad: bool) -> Vec<u8> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libbpf-leg");
-    std::fs::create_dir_all(&dir).unwrap();
     // One source file per variant: the two tests compile concurrently.
-    let src = dir.join(if bad { "bad.bpf.c" } else { "good.bpf.c" });
-    std::fs::write(&src, SOURCE).unwrap();
-    let out = dir.join(if bad { "bad.o" } else { "good.o" });
-    let mut cmd = Command::new("clang-22");
-    cmd.args([
-        "-target",
-        "bpf",
-        "-O2",
-        "-g",
-        "-c",
-        "-I/usr/include/x86_64-linux-gnu",
-    ]);
     if bad {
-        cmd.arg("-DBAD");
+        btfkit_testkit::clang::compile_source(&dir, "bad", SOURCE, &["-DBAD"])
+    } else {
+        btfkit_testkit::clang::compile_source(&dir, "good", SOURCE, &[])
     }
-    let status = cmd
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(status.success(), "clang-22 failed on {}", src.display());
-    std::fs::read(out).unwrap()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 mod common;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
-use common::task_core::{assert_ground_truth, parse_results, run_with_btfkit_loader, trigger};
+use common::task_core::{assert_ground_truth, parse_results, run_loaded, trigger};
 use common::{require_root, tid};
 
 /// Builds and links examples/task-core once per test run.
@@ -24,13 +24,8 @@ fn linked_object() -> &'static [u8] {
 fn relocated_by_btfkit_loaded_by_btfkit_loader() {
     require_root();
     let obj = linked_object();
-    let kernel = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
-    let kernel = btfkit_model::Btf::parse(&kernel).unwrap();
-    let target = btfkit_reloc::Target::new(&kernel);
-    let relocated = btfkit_reloc::relocate_object(obj, &target).unwrap();
-    assert_eq!(relocated.decisions.len(), 8);
-    let out = btfkit_reloc::write::write_relocated(obj, &relocated).unwrap();
-    run_with_btfkit_loader(&out);
+    assert_eq!(common::core_relo_count(obj), 8);
+    run_loaded(common::load_with_btfkit(obj));
 }
 
 #[test]

@@ -15,33 +15,15 @@ use btfkit_e2e::libbpf_oracle::{self, CoreDecision, OracleResult, Outcome, Patch
 /// The instruction libbpf writes over a poisoned one: `call 0xbad2310`.
 const POISON: [u8; 8] = [0x85, 0, 0, 0, 0x10, 0x23, 0xad, 0x0b];
 
-/// The target BTFs: the running kernel's and the test data's.
+/// The target BTFs: the running kernel's and the test data's, by short name.
 fn kernels() -> Vec<(String, PathBuf)> {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf");
-    let data = std::env::var_os("BTFKIT_KERNEL_BTF_DIR")
-        .map(PathBuf::from)
-        .unwrap_or(data);
-    let mut kernels = vec![(
-        "running".to_owned(),
-        PathBuf::from("/sys/kernel/btf/vmlinux"),
-    )];
-    for name in [
-        "vmlinux-6.1.0-47-amd64.btf",
-        "vmlinux-6.1.0-47-cloud.btf",
-        "vmlinux-7.1-sorted.btf",
-    ] {
-        let label = name.trim_start_matches("vmlinux-").trim_end_matches(".btf");
-        kernels.push((label.to_owned(), data.join(name)));
-    }
-    for (_, path) in &kernels {
-        assert!(
-            path.is_file(),
-            "target BTF {} is missing (running kernel without BTF, or the kernel BTF test data \
-             is not there; set BTFKIT_KERNEL_BTF_DIR)",
-            path.display()
-        );
-    }
-    kernels
+    btfkit_testkit::data::vmlinux_targets()
+        .into_iter()
+        .map(|(name, path)| {
+            let label = name.trim_start_matches("vmlinux-").trim_end_matches(".btf");
+            (label.to_owned(), path)
+        })
+        .collect()
 }
 
 /// The number of core_relo records per ELF section of `object`, read by btfkit.

@@ -19,38 +19,7 @@ use btfkit_minbtf::{tailor, Output, Tailor};
 use btfkit_model::Btf;
 use btfkit_reloc::relocate::{relocate_object, Target};
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("BTFKIT_KERNEL_BTF_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/kernel-btf")
-        })
-}
-
-/// The vmlinux targets: the running kernel's and the test data's.
-fn kernels() -> Vec<(String, PathBuf)> {
-    let data = data_dir();
-    let mut kernels = vec![(
-        "running".to_owned(),
-        PathBuf::from("/sys/kernel/btf/vmlinux"),
-    )];
-    for name in [
-        "vmlinux-6.1.0-47-amd64.btf",
-        "vmlinux-6.1.0-47-cloud.btf",
-        "vmlinux-7.1-sorted.btf",
-    ] {
-        kernels.push((name.to_owned(), data.join(name)));
-    }
-    for (_, path) in &kernels {
-        assert!(
-            path.is_file(),
-            "target BTF {} is missing (running kernel without BTF, or the kernel BTF test data \
-             is not there; set BTFKIT_KERNEL_BTF_DIR)",
-            path.display()
-        );
-    }
-    kernels
-}
+use btfkit_testkit::data::{kernel_btf_dir as data_dir, vmlinux_targets as kernels};
 
 /// (name, bytes) of every libbpf-tools object, every example (btfkit's link
 /// step) and every example's clang twin.

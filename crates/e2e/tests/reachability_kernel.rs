@@ -68,21 +68,7 @@ fn load(object: &Path, n: usize) -> Result<(), String> {
 #[test]
 fn poisoned_instructions_called_unreachable_never_stop_a_load_and_reachable_ones_do() {
     common::require_root();
-    if !Command::new("mountpoint")
-        .args(["-q", "/sys/fs/bpf"])
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(
-            Command::new("mount")
-                .args(["-t", "bpf", "bpf", "/sys/fs/bpf"])
-                .status()
-                .unwrap()
-                .success(),
-            "cannot mount bpffs (root needed)"
-        );
-    }
+    btfkit_testkit::kernel::ensure_bpffs();
     let vmlinux = std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux");
     let kernel = Btf::parse(&vmlinux).unwrap();
     let target = Target::new(&kernel);

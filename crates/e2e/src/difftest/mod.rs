@@ -528,25 +528,4 @@ pub fn compile_crafted(out_dir: &Path) -> Result<(), String> {
 
 /// Compiles the BPF C file `src` into `out` with clang-22 (`-O2 -g`, the host's
 /// multiarch headers for libbpf's `<bpf/...>`) and the `extra` arguments.
-pub fn clang_bpf(src: &Path, out: &Path, extra: &[&str]) -> Result<(), String> {
-    let status = std::process::Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .args(extra)
-        .arg(src)
-        .arg("-o")
-        .arg(out)
-        .status()
-        .map_err(|e| format!("clang-22 is required (scripts/setup.sh installs it): {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("clang-22 failed on {}", src.display()))
-    }
-}
+pub use btfkit_testkit::clang::clang_bpf;

@@ -1,5 +1,6 @@
-//! Shared by the kernel tests: building and linking an example BPF crate.
-#![allow(dead_code)]
+//! Shared by the kernel tests: building and linking an example BPF crate, the
+//! C twins, and (re-exported from btfkit-testkit) loading into the kernel.
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,19 +18,6 @@ pub fn build_example(name: &str) -> Vec<u8> {
 /// [`build_example`] with extra cargo arguments (`--no-default-features`); each
 /// set of arguments gets its own cached target directory under target/tmp.
 pub fn build_example_with(name: &str, cargo_args: &[&str]) -> Vec<u8> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let tools = std::env::var("BTFKIT_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".local/share/btfkit")
-        });
-    let cargo = std::env::var("BTFKIT_CARGO").unwrap_or_else(|_| "/usr/bin/cargo".into());
-    let rustc = std::env::var("BTFKIT_RUSTC").unwrap_or_else(|_| "/usr/bin/rustc".into());
-    assert!(
-        tools.join("bin/bpf-linker").exists() && Path::new(&rustc).exists(),
-        "the BPF toolchain is missing (bpf-linker in {}, {rustc}); run scripts/setup.sh",
-        tools.display()
-    );
     let flavor: String = cargo_args
         .iter()
         .map(|a| a.trim_start_matches('-'))
@@ -40,51 +28,33 @@ pub fn build_example_with(name: &str, cargo_args: &[&str]) -> Vec<u8> {
     } else {
         format!("examples-{name}-{flavor}")
     };
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir);
-    let out = Command::new(&cargo)
-        .current_dir(root.join("examples").join(name))
-        .args(["build", "--release", "--target", "bpfel-unknown-none"])
-        .args(cargo_args)
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                tools.join("bin").display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("RUSTC", &rustc)
-        .env("RUSTFLAGS", "-C debuginfo=2 -C link-arg=--btf")
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("CARGO_BUILD_TARGET")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building examples/{name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let release = btfkit_testkit::toolchain::cargo_build_bpf(
+        &examples_dir().join(name),
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir),
+        "-C debuginfo=2 -C link-arg=--btf",
+        cargo_args,
     );
-    let built = std::fs::read(target_dir.join("bpfel-unknown-none/release").join(name)).unwrap();
+    let built = std::fs::read(release.join(name)).unwrap();
     btfkit_link::link(&built).unwrap().object
+}
+
+/// `examples/`.
+pub fn examples_dir() -> PathBuf {
+    btfkit_testkit::data::repo_root().join("examples")
 }
 
 /// `examples/<name>/twin.bpf.c` compiled by clang-22 with libbpf's headers.
 pub fn clang_twin(example: &str) -> Vec<u8> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(example)
-        .join("twin.bpf.c");
+    let src = examples_dir().join(example).join("twin.bpf.c");
     clang_bpf(&src, &format!("{example}-twin.o"), &[])
 }
 
 /// `src` compiled by clang-22 for BPF with libbpf's headers and `extra`
-/// arguments into `CARGO_TARGET_TMPDIR/<out>` (`btfkit_e2e::difftest::clang_bpf`);
+/// arguments into `CARGO_TARGET_TMPDIR/<out>` (`btfkit_testkit::clang`);
 /// the object's bytes.
 pub fn clang_bpf(src: &Path, out: &str, extra: &[&str]) -> Vec<u8> {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
-    btfkit_e2e::difftest::clang_bpf(src, &out, extra).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::read(out).unwrap()
+    btfkit_testkit::clang::compile(src, &out, extra)
 }
 
 /// This thread's id.
@@ -93,26 +63,7 @@ pub fn tid() -> u64 {
     unsafe { libc::gettid() as u64 }
 }
 
-/// Fails loudly unless BPF programs can be loaded here.
-pub fn require_root() {
-    assert!(
-        btfkit_loader::running_as_root(),
-        "these tests load BPF programs and must run as root"
-    );
-    assert!(
-        btfkit_loader::kernel_btf_available(),
-        "the running kernel has no /sys/kernel/btf/vmlinux"
-    );
-}
-
-/// The CO-RE records of a linked object.
-pub fn core_relo_count(object: &[u8]) -> usize {
-    let parsed = btfkit_object::BpfObject::parse(object).unwrap();
-    btfkit_model::BtfExt::parse(parsed.btf_ext().expect("the object has no .BTF.ext"))
-        .unwrap()
-        .core_relo
-        .len()
-}
+pub use btfkit_testkit::kernel::{core_relo_count, load_with_btfkit, require_root, VMLINUX};
 
 /// libbpf's log of a load says `relo #N:` for every record of `object`: libbpf,
 /// not some earlier step, relocated each one.
@@ -162,9 +113,6 @@ pub fn assert_btf_no_larger_than_twin(example: &str, rust: &[u8], twin: &[u8], w
     );
 }
 
-/// The running kernel's BTF.
-pub const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
-
 /// Writes `btfkit gen` bindings of the running kernel for `roots` to
 /// `examples/<path>` (rewritten only when they change, so builds stay
 /// incremental).
@@ -178,9 +126,7 @@ pub fn generate_bindings(roots: &[&str], path: &str) {
         include_safe: false,
     };
     let text = btfkit_gen::generate(&btf, &opts).unwrap();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(path);
+    let path = examples_dir().join(path);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
         std::fs::write(&path, text).unwrap();
     }
@@ -197,32 +143,7 @@ pub fn clang_twin_on_vmlinux_h(example: &str) -> Vec<u8> {
         .expect("bpftool is required (scripts/setup.sh installs it)");
     assert!(header.status.success(), "bpftool btf dump failed");
     std::fs::write(dir.join("vmlinux.h"), &header.stdout).unwrap();
-    let out = dir.join("twin.o");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(example)
-        .join("twin.bpf.c");
-    let st = Command::new("clang-22")
-        .args(["-target", "bpf", "-O2", "-g", "-c"])
-        .arg(format!("-I{}", dir.display()))
-        .arg("-I/usr/include/x86_64-linux-gnu")
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {}", src.display());
-    std::fs::read(out).unwrap()
-}
-
-/// `object` relocated by btfkit's engine against the running kernel's BTF (one
-/// decision per core_relo record) and loaded by btfkit-loader.
-pub fn load_with_btfkit(object: &[u8]) -> btfkit_loader::LoadedObject {
-    let kernel = std::fs::read(VMLINUX).unwrap();
-    let kernel = btfkit_model::Btf::parse(&kernel).unwrap();
-    let relocated =
-        btfkit_reloc::relocate_object(object, &btfkit_reloc::Target::new(&kernel)).unwrap();
-    assert_eq!(relocated.decisions.len(), core_relo_count(object));
-    let out = btfkit_reloc::write::write_relocated(object, &relocated).unwrap();
-    btfkit_loader::LoadedObject::load(&out).unwrap()
+    let src = examples_dir().join(example).join("twin.bpf.c");
+    let include = format!("-I{}", dir.display());
+    btfkit_testkit::clang::compile(&src, &dir.join("twin.o"), &[&include])
 }

@@ -78,7 +78,11 @@ pub fn trigger() {
 /// once with `BPF_PROG_TEST_RUN` (in this thread) and once attached, checks both
 /// against the ground truth and returns the attached run's results.
 pub fn run_with_btfkit_loader(relocated: &[u8]) -> Results {
-    let loaded = btfkit_loader::LoadedObject::load(relocated).unwrap();
+    run_loaded(btfkit_loader::LoadedObject::load(relocated).unwrap())
+}
+
+/// [`run_with_btfkit_loader`] for an object already loaded.
+pub fn run_loaded(loaded: btfkit_loader::LoadedObject) -> Results {
     loaded
         .map(".data")
         .unwrap()
