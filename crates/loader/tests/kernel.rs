@@ -2,43 +2,17 @@
 //! BPF_PROG_TEST_RUN, attached to a raw tracepoint and triggered.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 use btfkit_loader::LoadedObject;
+use btfkit_testkit::kernel::require_root;
 
 fn build_c(name: &str) -> Vec<u8> {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name);
-    let out = std::env::temp_dir().join(format!("btfkit-loader-{}-{name}.o", std::process::id()));
-    let status = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap_or_else(|e| {
-            panic!("clang-22 is required (apt-get install clang-22; scripts/setup.sh does it): {e}")
-        });
-    assert!(status.success(), "clang-22 failed on {}", src.display());
-    let bytes = std::fs::read(&out).unwrap();
-    let _ = std::fs::remove_file(&out);
-    bytes
-}
-
-fn require_root() {
-    assert!(
-        btfkit_loader::running_as_root(),
-        "this test loads BPF programs and must run as root (CI runs as root)"
-    );
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("loader-{name}.o"));
+    btfkit_testkit::clang::compile(&src, &out, &[])
 }
 
 fn bss_u32(bss: &[u8], at: usize) -> u32 {

@@ -3,31 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 
 use btfkit_minbtf::{tailor_bytes, tree};
 
 fn clang(src: &str) -> Vec<u8> {
-    let src_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../reloc/tests/data")
+    let src_path = btfkit_testkit::data::crate_dir("reloc")
+        .join("tests/data")
         .join(src);
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("minbtf-hostile-{src}.o"));
-    let st = Command::new("clang-22")
-        .args([
-            "-target",
-            "bpf",
-            "-O2",
-            "-g",
-            "-c",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(&src_path)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang-22 is required (scripts/setup.sh installs it)");
-    assert!(st.success(), "clang-22 failed on {src}");
-    std::fs::read(out).unwrap()
+    btfkit_testkit::clang::compile(&src_path, &out, &[])
 }
 
 /// xorshift: reproducible without a dependency.

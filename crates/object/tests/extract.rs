@@ -75,10 +75,9 @@ fn btf_from_elf_returns_the_wrapped_bytes() {
         );
     }
     // Kernel BTF of other kernels, from the shared test data.
-    let shared = Path::new("/work/shared/testdata/kernel-btf/vmlinux-6.1.0-47-amd64.btf");
-    let other = std::fs::read(shared)
-        .unwrap_or_else(|e| panic!("shared test data {} is missing: {e}", shared.display()));
-    let elf = wrap_in_elf(shared, "x86_64-linux-gnu", dir.path());
+    let shared = btfkit_testkit::data::kernel_btf("vmlinux-6.1.0-47-amd64.btf");
+    let other = std::fs::read(&shared).unwrap();
+    let elf = wrap_in_elf(&shared, "x86_64-linux-gnu", dir.path());
     assert!(btf_from_elf(&elf).unwrap() == &other[..]);
 
     // No .BTF, not ELF.

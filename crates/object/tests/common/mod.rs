@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests: compiling the C test programs
-//! with clang-22 and reading objects back with llvm-readelf-22 and bpftool.
+//! with clang-22 (btfkit-testkit) and reading objects back with llvm-readelf-22 and bpftool.
 //! A missing tool fails the test with a message; nothing is skipped.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,20 +38,8 @@ pub fn compile(name: &str, target: &str, dir: &Path) -> PathBuf {
         .join("testdata")
         .join(format!("{name}.bpf.c"));
     let out = dir.join(format!("{name}.{target}.o"));
-    run(
-        "clang-22",
-        &[
-            "-target",
-            target,
-            "-O2",
-            "-g",
-            "-I/usr/include/x86_64-linux-gnu",
-            "-c",
-            source.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
+    btfkit_testkit::clang::clang_bpf(&source, &out, &["-target", target])
+        .unwrap_or_else(|e| panic!("{e}"));
     out
 }
 
