@@ -16,7 +16,8 @@
 //! Names are stable for a given BTF: an anonymous type is named after the
 //! typedef that names it (`atomic_t`), else after the member that holds it
 //! (`page__mapping`); an anonymous member's type after its parent and its
-//! first named member, looked up depth-first (`sock_common__skc_portpair`),
+//! first named member (its own, else looked up depth-first through its
+//! anonymous members: `sock_common__skc_portpair`),
 //! so the name is the same on every kernel with that member and does not
 //! depend on how many anonymous members come first (`__anon_N` only when it
 //! has no named member at all); else after its first member

@@ -619,16 +619,23 @@ impl<'a, 'b> Plan<'a, 'b> {
                 continue;
             }
             let first = if anonymous {
-                self.first_named_member(held, 0)?
+                match self.first_direct_member(held)? {
+                    Some(direct) => Some(direct),
+                    None => self.first_named_member(held, 0)?,
+                }
             } else {
                 None
             };
             let parent_name = self.plain_name(parent);
             let base = if anonymous {
-                // After its first named member, found depth-first through
-                // anonymous members (`sock_common__skc_addrpair`): what C
-                // code names, the same on every kernel that has it, and
-                // independent of how many anonymous members come before.
+                // After its first named member of its own, else the first
+                // found depth-first through anonymous members
+                // (`sock_common__skc_addrpair`): what C code names, the same
+                // on every kernel that has it, and independent of how many
+                // anonymous members come before. A direct member first: an
+                // anonymous member that leads its anonymous parent would
+                // otherwise repeat the parent's suffix
+                // (`mm_struct__mm_count__mm_count`).
                 match first {
                     Some(first) => format!("{parent_name}__{}", plain(first)),
                     None => format!("{parent_name}__anon_{anon_index}"),
@@ -649,6 +656,19 @@ impl<'a, 'b> Plan<'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// The first named member of struct or union `id` itself (not inside
+    /// its anonymous members).
+    fn first_direct_member(&self, id: TypeId) -> Result<Option<&'a str>, Error> {
+        let ty = self.ty(id)?;
+        if !ty.is_composite() {
+            return Ok(None);
+        }
+        Ok(ty
+            .members()
+            .map(|m| self.str_at(m.name_off))
+            .find(|name| !name.is_empty()))
     }
 
     /// The first named member of struct or union `id`, looking into leading
