@@ -26,6 +26,31 @@ pub struct Relocation {
     pub value: Option<u64>,
     /// Why it was poisoned or failed.
     pub reason: Option<String>,
+    /// For a poisoned instruction: whether btfkit's engine finds a path to
+    /// it (then the verifier must reject the program), or why none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<Reachable>,
+}
+
+/// btfkit's reachability verdict on a poisoned instruction.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachable {
+    /// Some path reaches it: the verifier rejects the program.
+    Yes,
+    /// No path reaches it, for this reason (the guard).
+    No(String),
+}
+
+/// The engine's reachability verdict for a poisoned decision.
+fn reachable(d: &btfkit_reloc::Decision) -> Option<Reachable> {
+    if !d.poisoned() {
+        return None;
+    }
+    Some(match &d.reachability {
+        Some(btfkit_reloc::Reachability::Unreachable { guard, .. }) => Reachable::No(guard.clone()),
+        _ => Reachable::Yes,
+    })
 }
 
 /// What the kernel said about one program.
@@ -190,6 +215,7 @@ pub fn check_here(object: &Path, kernel: &str, attach: bool) -> Report {
                 (o == "poisoned")
                     .then(|| format!("{} does not exist on {kernel}", field_name(&d.local)))
             }),
+            reachable: reachable(d),
         };
         if let Some(p) = programs.iter_mut().find(|p| p.name == d.prog) {
             p.relocations.push(r);
@@ -310,13 +336,25 @@ fn set_unsupported(programs: &mut [ProgramReport], name: &str, why: String) {
 /// Maps the verifier's complaint about an instruction back to a poisoned
 /// relocation, as libbpf's log fix-up does: `insn 48: the field ... does not exist on K`.
 fn explain_poison(log: &str, relocations: &[Relocation], kernel: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for r in relocations.iter().filter(|r| r.outcome == "poisoned") {
-        // The verifier prints the failing instruction as `N: (..) ...`;
-        // poisoned instructions are `call unknown` / `invalid func unknown#195896080`.
-        let at = format!("{}: ", r.insn);
-        if log.lines().any(|l| l.starts_with(&at)) || log.contains("195896080") {
-            out.push(format!(
+    let poisoned = || relocations.iter().filter(|r| r.outcome == "poisoned");
+    // The verifier prints the failing instruction as `N: (..) ...`; poisoned
+    // instructions are `call unknown` / `invalid func unknown#195896080`.
+    // Without a numbered line, the poisons btfkit's engine finds reachable.
+    let mut named: Vec<&Relocation> = poisoned()
+        .filter(|r| {
+            let at = format!("{}: ", r.insn);
+            log.lines().any(|l| l.starts_with(&at))
+        })
+        .collect();
+    if named.is_empty() && log.contains("195896080") {
+        named = poisoned()
+            .filter(|r| !matches!(r.reachable, Some(Reachable::No(_))))
+            .collect();
+    }
+    named
+        .into_iter()
+        .map(|r| {
+            format!(
                 "insn {}: the {} {} does not exist on {kernel}",
                 r.insn,
                 if r.field.contains('.') {
@@ -325,10 +363,9 @@ fn explain_poison(log: &str, relocations: &[Relocation], kernel: &str) -> Vec<St
                     "type"
                 },
                 r.field
-            ));
-        }
-    }
-    out
+            )
+        })
+        .collect()
 }
 
 /// The hidden guest-side command's output: one report per object.
@@ -453,11 +490,39 @@ mod tests {
             outcome: "poisoned".into(),
             value: None,
             reason: None,
+            reachable: Some(Reachable::Yes),
         };
         let log = "47: (79) r1 = *(u64 *)(r10 -8)\n48: (85) call unknown#195896080\ninvalid func unknown#195896080";
         assert_eq!(
             explain_poison(log, &[r], "6.1.0-57-amd64"),
             vec!["insn 48: the field task_struct.btfkit_no_such_field does not exist on 6.1.0-57-amd64"]
+        );
+    }
+
+    /// Without the instruction's own line, only the poisons btfkit's engine
+    /// calls reachable are named, not a guarded one.
+    #[test]
+    fn unnumbered_poison_names_only_reachable_ones() {
+        let poisoned = |insn, field: &str, reachable| Relocation {
+            insn,
+            kind: "byte_off".into(),
+            field: field.into(),
+            outcome: "poisoned".into(),
+            value: None,
+            reason: None,
+            reachable: Some(reachable),
+        };
+        let rs = [
+            poisoned(
+                7,
+                "task_struct.guarded",
+                Reachable::No("guarded by insn 3".into()),
+            ),
+            poisoned(12, "task_struct.unguarded", Reachable::Yes),
+        ];
+        assert_eq!(
+            explain_poison("invalid func unknown#195896080", &rs, "K"),
+            vec!["insn 12: the field task_struct.unguarded does not exist on K"]
         );
     }
 }

@@ -7,6 +7,16 @@
 //! toolchain) and fails saying so when it is missing. `examples/probes` (a
 //! kprobe and an fentry program) loads in the guests and is reported
 //! unsupported on this host, which has no kprobes and refuses fentry.
+//! `examples/aya-task` (aya-ebpf) relocates on every kernel; btfkit's loader
+//! reports it unsupported (aya's legacy `maps` section: aya's own user space
+//! loads it in `crates/e2e/tests/vm_examples.rs`). `examples/unguarded-read`
+//! reads `task_struct.bpf_net_context` (Linux 6.11+) without a guard: the 6.1
+//! verifiers reject its poisoned instruction and the report maps it back to
+//! its relocation, in JSON and in text; 6.12 and the host load it.
+//! `examples/guarded-read` reads a field no kernel has behind
+//! `btf::field_exists!`: loads everywhere. On every kernel and program,
+//! btfkit's reachability verdict (a poisoned instruction some path reaches)
+//! agrees with the verifier (rejected).
 //! Also: bad kernel specs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -28,6 +38,9 @@ const EXAMPLES: &[&str] = &[
     "all-queries",
     "query-cost",
     "probes",
+    "aya-task",
+    "unguarded-read",
+    "guarded-read",
 ];
 
 fn btfkit() -> Command {
@@ -95,7 +108,9 @@ fn build(name: &str) -> PathBuf {
 fn examples_load_on_every_kernel() {
     let objects: Vec<PathBuf> = EXAMPLES.iter().map(|e| build(e)).collect();
     let mut cmd = btfkit();
-    cmd.arg("check").arg("--json").args(&objects);
+    // A generous timeout: CI's 2 cores also run other tests' guests.
+    cmd.args(["check", "--json", "--timeout", "600"])
+        .args(&objects);
     for k in KERNELS.iter().chain(&["host"]) {
         cmd.args(["--kernel", k]);
     }
@@ -103,9 +118,12 @@ fn examples_load_on_every_kernel() {
     let out = cmd.output().unwrap();
     eprintln!("vm_matrix: btfkit check took {:?}", started.elapsed());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "btfkit check failed ({:?}):\n{stdout}\n{}",
+    // Status 1: unguarded-read is rejected on 6.1, as it must be; every
+    // other report is checked to be fine below.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "btfkit check ({:?}):\n{stdout}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
@@ -118,11 +136,42 @@ fn examples_load_on_every_kernel() {
             let kernel = report["kernel"].as_str().unwrap();
             assert!(report["error"].is_null(), "{kernel}: {}", report["error"]);
             let host = kernel.ends_with("(host)");
-            let probes = report["object"]
-                .as_str()
-                .unwrap()
-                .ends_with("vm-matrix-probes.o");
+            let object = report["object"].as_str().unwrap();
+            let probes = object.ends_with("vm-matrix-probes.o");
+            reachability_agrees(report);
+            if object.ends_with("vm-matrix-guarded-read.o") {
+                // Its reads of a field no kernel has are poisoned and guarded.
+                let p = &report["programs"][0];
+                assert_eq!(p["verdict"], "accepted", "{kernel}: {p}");
+                let poisoned = p["relocations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["outcome"] == "poisoned")
+                    .count();
+                assert!(poisoned >= 2, "{kernel}: {p}");
+                continue;
+            }
+            if object.ends_with("vm-matrix-unguarded-read.o") {
+                check_unguarded_read(report);
+                continue;
+            }
+            let aya = object.ends_with("vm-matrix-aya-task.o");
             for p in report["programs"].as_array().unwrap() {
+                if aya {
+                    // btfkit's loader does not do aya's legacy map definitions.
+                    assert_eq!(p["verdict"], "unsupported", "{kernel}: {p}");
+                    assert!(
+                        p["log"][0].as_str().unwrap().contains("only global data"),
+                        "{kernel}: {p}"
+                    );
+                    let relocations = p["relocations"].as_array().unwrap();
+                    assert_eq!(relocations.len(), 6, "{kernel}: {p}");
+                    for r in relocations {
+                        assert_eq!(r["outcome"], "applied", "{kernel}: {r}");
+                    }
+                    continue;
+                }
                 if probes && host {
                     // This host has no kprobes and refuses fentry: unsupported, not failed.
                     assert_eq!(p["verdict"], "unsupported", "{kernel}: {p}");
@@ -151,6 +200,103 @@ fn examples_load_on_every_kernel() {
     assert_ne!(
         pid_offsets[0], pid_offsets[1],
         "task_struct.pid offsets: {pid_offsets:?}"
+    );
+}
+
+/// btfkit's reachability verdicts agree with the kernel's verifier: a
+/// program with a poisoned instruction the engine calls reachable is
+/// rejected, one whose poisons are all unreachable (or that has none) loads.
+fn reachability_agrees(report: &serde_json::Value) {
+    let kernel = report["kernel"].as_str().unwrap();
+    for p in report["programs"].as_array().unwrap() {
+        if !matches!(p["verdict"].as_str(), Some("accepted" | "rejected")) {
+            continue;
+        }
+        let mut reachable = false;
+        for r in p["relocations"].as_array().unwrap() {
+            if r["outcome"] == "poisoned" {
+                assert!(!r["reachable"].is_null(), "{kernel}: {r}");
+                reachable |= r["reachable"] == "yes";
+            } else {
+                assert!(r["reachable"].is_null(), "{kernel}: {r}");
+            }
+        }
+        assert_eq!(
+            p["verdict"] == "rejected",
+            reachable,
+            "{kernel}: btfkit's reachability and the verifier disagree: {p}"
+        );
+    }
+}
+
+/// `examples/unguarded-read` on one kernel: on 6.1 its one relocation is
+/// poisoned, the verifier rejects the program and the log maps the poisoned
+/// instruction back to the field; elsewhere it is applied and the program loads.
+fn check_unguarded_read(report: &serde_json::Value) {
+    let kernel = report["kernel"].as_str().unwrap();
+    let p = &report["programs"][0];
+    let r = &p["relocations"][0];
+    assert_eq!(r["field"], "task_struct.bpf_net_context", "{kernel}: {r}");
+    if !kernel.starts_with("6.1.0-") {
+        assert_eq!(r["outcome"], "applied", "{kernel}: {r}");
+        assert_eq!(p["verdict"], "accepted", "{kernel}: {p}");
+        return;
+    }
+    assert_eq!(r["outcome"], "poisoned", "{kernel}: {r}");
+    assert_eq!(r["reachable"], "yes", "{kernel}: {r}");
+    assert_eq!(p["verdict"], "rejected", "{kernel}: {p}");
+    let log: Vec<&str> = p["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    // The guest names itself by its release, which is the package's name.
+    let want = format!(
+        "insn {}: the field task_struct.bpf_net_context does not exist on {}",
+        r["insn"],
+        kernel.split(" (").next().unwrap()
+    );
+    assert!(
+        log.contains(&want.as_str()),
+        "{kernel}: no `{want}` in {log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("unknown#195896080")),
+        "{kernel}: the verifier's own words about the poisoned call: {log:#?}"
+    );
+}
+
+/// The same mapping in the text report: one more boot (6.1) and the host.
+#[test]
+fn poisoned_instruction_named_in_text() {
+    let object = build("unguarded-read");
+    let started = std::time::Instant::now();
+    let out = btfkit()
+        .args(["check", "--timeout", "600"])
+        .arg(&object)
+        .args(["--kernel", "6.1", "--kernel", "host"])
+        .output()
+        .unwrap();
+    eprintln!(
+        "vm_matrix: btfkit check (text) took {:?}",
+        started.elapsed()
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().any(|l| l.contains("insn ")
+            && l.contains(": the field task_struct.bpf_net_context does not exist on 6.1.0-")),
+        "{text}"
+    );
+    assert!(
+        text.contains("REJECTED") && text.contains("loads ("),
+        "{text}"
     );
 }
 

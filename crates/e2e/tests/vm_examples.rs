@@ -1,14 +1,19 @@
 //! The example programs' answers on real kernels: `examples/task-core`,
-//! `examples/all-queries`, `examples/exec-events` and `examples/kernel-types`
-//! (`btfkit gen` bindings of the host kernel) are built once on the host,
+//! `examples/all-queries`, `examples/exec-events`, `examples/kernel-types`
+//! (`btfkit gen` bindings of the host kernel), `examples/query-cost` (and its
+//! C twin), `examples/core-strings` and `examples/aya-task` are built once on the host,
 //! then Debian's 6.1 and 6.12 kernels, plain and -cloud, are booted (QEMU,
 //! `btfkit-vm`, two guests at once, one boot per kernel) and run this test
 //! binary's guest half: each example relocated by btfkit's engine against the
 //! guest's `/sys/kernel/btf/vmlinux` and loaded by btfkit's loader, and,
-//! separately, relocated and loaded by libbpf 1.7; each run in the guest and its
-//! answers checked there against the ground truth (pid, ppid, comm, the guest
-//! kernel's BTF), with the checks the `kernel_*` tests use on the running kernel
-//! (which covers the host). Prints a matrix kernel × example × loader and fails
+//! separately, relocated and loaded by libbpf 1.7 (aya-task: by aya's user
+//! space, `aya::EbpfLoader`, as `aya_loader` does on the host; its legacy
+//! `maps` section is neither btfkit's loader's nor libbpf 1.x's); each run in
+//! the guest and its answers checked there against the ground truth (pid,
+//! ppid, comm, the executable's name, a user buffer, the guest kernel's BTF;
+//! query-cost: its C twin relocated by libbpf in the same guest), with the
+//! checks the `kernel_*`, `query_cost`, `kernel_strings` and `aya_loader`
+//! tests use on the running kernel (which covers the host). Prints a matrix kernel × example × loader and fails
 //! on any wrong answer or any guest that does not boot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,11 +25,20 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use btfkit_e2e::libbpf_leg::LibbpfObject;
-use common::{all_queries, kernel_types, task_core, tid};
+use common::{all_queries, aya_task, core_strings, kernel_types, query_cost, task_core, tid};
 
 const KERNELS: &[&str] = &["6.1", "6.12", "6.1-cloud", "6.12-cloud"];
-const EXAMPLES: &[&str] = &["task-core", "all-queries", "exec-events", "kernel-types"];
-const LOADERS: &[&str] = &["btfkit", "libbpf"];
+/// Each example and its loaders.
+const EXAMPLES: &[(&str, &[&str])] = &[
+    ("task-core", BOTH),
+    ("all-queries", BOTH),
+    ("exec-events", BOTH),
+    ("kernel-types", BOTH),
+    ("query-cost", BOTH),
+    ("core-strings", BOTH),
+    ("aya-task", &["aya"]),
+];
+const BOTH: &[&str] = &["btfkit", "libbpf"];
 
 /// The guest half's lines: `CELL <example> <loader> ok|<what failed>`.
 const CELL: &str = "CELL ";
@@ -53,13 +67,21 @@ fn examples_answer_right_in_debian_guests() {
     // kernel-types' bindings are generated from the host kernel's BTF, as
     // kernel_gen_types does; the guests relocate them to their own kernels.
     common::generate_bindings(kernel_types::ROOTS, "kernel-types/src/vmlinux.rs");
-    for example in EXAMPLES {
-        std::fs::write(
-            dir.join(format!("{example}.o")),
-            common::build_example(example),
-        )
-        .unwrap();
+    for (example, _) in EXAMPLES {
+        let obj = if *example == "aya-task" {
+            btfkit_link::link(&aya_task::build_aya_task(&["core"]))
+                .unwrap()
+                .object
+        } else {
+            common::build_example(example)
+        };
+        std::fs::write(dir.join(format!("{example}.o")), obj).unwrap();
     }
+    std::fs::write(
+        dir.join("query-cost-twin.o"),
+        common::clang_twin("query-cost"),
+    )
+    .unwrap();
     let exe = std::env::current_exe().unwrap();
     let argv: Vec<String> = [
         exe.display().to_string(),
@@ -100,8 +122,8 @@ fn examples_answer_right_in_debian_guests() {
                 ))
             })
             .collect();
-        for example in EXAMPLES {
-            for loader in LOADERS {
+        for (example, loaders) in EXAMPLES {
+            for loader in *loaders {
                 let answer = cells
                     .get(&(example.to_string(), loader.to_string()))
                     .cloned()
@@ -265,6 +287,34 @@ fn guest_half() {
         common::assert_libbpf_relocated_every_record(&obj, leg.log());
         leg.test_run("kernel_types").unwrap();
         kernel_types::check("libbpf", &leg.read_global("RESULTS").unwrap(), &fx);
+    });
+    let obj = read("query-cost");
+    let twin = read("query-cost-twin");
+    // The ground truth: the C twin, relocated and loaded by libbpf here.
+    let truth = catch_unwind(|| query_cost::answers(&twin, "guest-query-cost-twin"));
+    for loader in BOTH {
+        all &= cell("query-cost", loader, || {
+            let theirs = truth.as_ref().expect("the C twin did not run");
+            let ours = if *loader == "btfkit" {
+                query_cost::answers_btfkit(&obj)
+            } else {
+                query_cost::answers(&obj, "guest-query-cost")
+            };
+            query_cost::check(loader, &obj, &ours, &twin, theirs);
+        });
+    }
+
+    let obj = read("core-strings");
+    all &= cell("core-strings", "btfkit", || {
+        core_strings::through_btfkit(&obj)
+    });
+    all &= cell("core-strings", "libbpf", || {
+        core_strings::through_libbpf(&obj, "guest-core-strings");
+    });
+
+    let obj = read("aya-task");
+    all &= cell("aya-task", "aya", || {
+        aya_task::check_core_results(&aya_task::run_in_kernel(&obj));
     });
     assert!(all, "some example answered wrong in {}", release.trim());
 }

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod all_queries;
+pub mod aya_task;
+pub mod core_strings;
 pub mod kernel_types;
+pub mod query_cost;
 pub mod task_core;
 
 /// Builds `examples/<name>` for bpfel-unknown-none with the BPF toolchain of
