@@ -208,7 +208,7 @@ pub fn compact(
         section.sec_name_off = string(section.sec_name_off, &mut out)?;
         for r in &mut section.records {
             r.file_name_off = string(r.file_name_off, &mut out)?;
-            r.line_off = string(r.line_off, &mut out)?;
+            r.line_off = out.add_string(crate::line_info::line_text(btf.name(r.line_off)?))?;
         }
     }
     for section in &mut ext.core_relo.sections {

@@ -29,6 +29,7 @@ mod btf_edit;
 mod descriptor;
 mod error;
 mod layout;
+mod line_info;
 mod local;
 mod query;
 
@@ -313,7 +314,9 @@ pub fn link(input: &[u8]) -> Result<LinkOutput> {
     }
     // Lean BTF, as clang writes it: only what the records, func_info,
     // line_info and the object's data sections reach, with only the strings
-    // they use (bpf-linker's BTF still names every descriptor static).
+    // they use (bpf-linker's BTF still names every descriptor static); and
+    // lean line_info: inlined library lines folded, texts trimmed.
+    line_info::fold_library_lines(&btf, &mut ext)?;
     let lean = btf_edit::compact(&btf, &mut ext, root_ids.values().copied())?;
     removed_btf_types += (btf.last_id() - lean.btf.last_id()) as usize;
     let kept: Vec<TypeId> = local_types
