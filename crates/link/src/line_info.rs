@@ -7,8 +7,10 @@
 //! was not installed, as with Debian's and rustup's `core`). The link step
 //! folds such records into the record before them, the user's line whose
 //! call was inlined, unless a function starts there (the kernel requires a
-//! record at every function start). Line texts lose their surrounding
-//! whitespace: the kernel's verifier log and bpftool trim it anyway.
+//! record at every function start); there, a path inside the toolchain or
+//! cargo's cache loses its machine-specific prefix. Line texts lose their
+//! surrounding whitespace: the kernel's verifier log and bpftool trim it
+//! anyway.
 
 use std::collections::HashSet;
 
@@ -17,18 +19,44 @@ use btfkit_model::{Btf, BtfExt};
 use crate::error::Result;
 
 /// Whether `file` is the source of a library rather than of the program:
-/// Rust's standard library (`/rustc/<hash>/library/…`,
-/// `/usr/src/rustc-<version>/library/…`, rustup's `lib/rustlib/src/rust/
-/// library/…`), a cargo dependency (`~/.cargo/registry/src/…`,
-/// `~/.cargo/git/checkouts/…`), or btfkit's program-side crate `btf` as a
-/// path dependency (`…/crates/btf/src/…`).
+/// Rust's standard library or a cargo dependency ([`toolchain_relative`]),
+/// or btfkit's program-side crate `btf` as a path dependency
+/// (`…/crates/btf/src/…`).
 pub fn is_library_file(file: &str) -> bool {
-    let std_library = file.contains("/library/")
-        && (file.starts_with("/rustc/") || file.contains("/rustc-") || file.contains("/rustlib/"));
-    std_library
-        || file.contains("/.cargo/registry/src/")
-        || file.contains("/.cargo/git/checkouts/")
-        || file.contains("/crates/btf/src/")
+    toolchain_relative(file).is_some() || file.contains("/crates/btf/src/")
+}
+
+/// The part of `file` that names it inside the Rust toolchain or cargo's
+/// download cache, when it lies there: Rust's standard library
+/// (`/rustc/<hash>/library/core/src/ptr/mod.rs`,
+/// `/usr/src/rustc-<version>/library/…`, rustup's
+/// `…/lib/rustlib/src/rust/library/…`: `core/src/ptr/mod.rs`) or a cargo
+/// dependency (`~/.cargo/registry/src/<index>/aya-ebpf-0.1.1/src/lib.rs`:
+/// `aya-ebpf-0.1.1/src/lib.rs`; `~/.cargo/git/checkouts/<repo>/<rev>/…`).
+fn toolchain_relative(file: &str) -> Option<&str> {
+    let after = |marker: &str, skip: usize| -> Option<&str> {
+        let (_, rest) = file.split_once(marker)?;
+        let mut rest = rest;
+        for _ in 0..skip {
+            rest = rest.split_once('/')?.1;
+        }
+        Some(rest).filter(|r| !r.is_empty())
+    };
+    if file.starts_with("/rustc/") || file.contains("/rustc-") || file.contains("/rustlib/") {
+        if let Some(rest) = after("/library/", 0) {
+            return Some(rest);
+        }
+    }
+    after("/.cargo/registry/src/", 1).or_else(|| after("/.cargo/git/checkouts/", 2))
+}
+
+/// The file name a line_info record keeps: the path inside the toolchain or
+/// cargo's cache for library files there (the prefix names a directory of
+/// the machine that built the program, which usually does not even hold
+/// the sources: rustc records `core`'s path whether or not they are
+/// installed), else `file` as it is.
+pub fn file_name(file: &str) -> &str {
+    toolchain_relative(file).unwrap_or(file)
 }
 
 /// A line text as written: without the indentation and trailing blanks that
@@ -98,6 +126,29 @@ mod tests {
             assert!(!is_library_file(own), "{own}");
         }
         assert_eq!(line_text("\t    x += 1; \t"), "x += 1;");
+        for (path, short) in [
+            (
+                "/usr/src/rustc-1.96.0/library/core/src/ptr/mod.rs",
+                "core/src/ptr/mod.rs",
+            ),
+            (
+                "/rustc/4d91de4e48198da2e33413efdcd9cd2cc0c46688/library/core/src/result.rs",
+                "core/src/result.rs",
+            ),
+            (
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/aya-ebpf-0.1.1/src/helpers.rs",
+                "aya-ebpf-0.1.1/src/helpers.rs",
+            ),
+            (
+                "/root/.cargo/git/checkouts/aya-c55fbc69175ac116/1e5a0c2/ebpf/aya-ebpf/src/lib.rs",
+                "ebpf/aya-ebpf/src/lib.rs",
+            ),
+            ("/work/btfkit/crates/btf/src/lib.rs", "/work/btfkit/crates/btf/src/lib.rs"),
+            ("/p/examples/task-core/src/main.rs", "/p/examples/task-core/src/main.rs"),
+            ("/usr/src/rustc-1.96.0/library/", "/usr/src/rustc-1.96.0/library/"),
+        ] {
+            assert_eq!(file_name(path), short);
+        }
     }
 
     fn line(btf: &mut Btf<'static>, insn: u32, file: &str, line: u32, col: u32) -> LineInfo {
