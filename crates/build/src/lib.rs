@@ -35,12 +35,18 @@ pub fn default_output(input: &Path) -> PathBuf {
     input.with_file_name(format!("{stem}.btfkit.o"))
 }
 
-/// Links `input` into `output`, printing a summary (and the records when
-/// `verbose`) on stderr.
-pub fn link_file(input: &Path, output: &Path, verbose: bool) -> anyhow::Result<()> {
+/// Links `input` into `output` with `options` (DWARF dropped unless
+/// `keep_debug`), printing a summary (and the records when `verbose`) on
+/// stderr.
+pub fn link_file(
+    input: &Path,
+    output: &Path,
+    verbose: bool,
+    options: &btfkit_link::LinkOptions,
+) -> anyhow::Result<()> {
     let data = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-    let linked =
-        btfkit_link::link(&data).with_context(|| format!("linking {}", input.display()))?;
+    let linked = btfkit_link::link_with(&data, options)
+        .with_context(|| format!("linking {}", input.display()))?;
     if verbose {
         for r in &linked.relocations {
             eprintln!(

@@ -147,8 +147,9 @@ pub fn remove_types(btf: &Btf<'_>, remove: &HashSet<TypeId>) -> Result<Rebuilt> 
 /// get their C names (`u8` becomes `unsigned char`), which local types reuse
 /// (`LocalTypes::new`). `roots` are more types to keep
 /// (the local types of records not yet in `ext`). Type ids and string
-/// offsets in `ext` are rewritten; returns the new BTF and the old → new id
-/// map.
+/// offsets in `ext` are rewritten, line_info's file names and texts as
+/// `line_info` writes them (library paths shortened, texts trimmed);
+/// returns the new BTF and the old → new id map.
 pub fn compact(
     btf: &Btf<'_>,
     ext: &mut BtfExt,
@@ -207,8 +208,9 @@ pub fn compact(
     for section in &mut ext.line_info.sections {
         section.sec_name_off = string(section.sec_name_off, &mut out)?;
         for r in &mut section.records {
-            r.file_name_off = string(r.file_name_off, &mut out)?;
-            r.line_off = string(r.line_off, &mut out)?;
+            r.file_name_off =
+                out.add_string(crate::line_info::file_name(btf.name(r.file_name_off)?))?;
+            r.line_off = out.add_string(crate::line_info::line_text(btf.name(r.line_off)?))?;
         }
     }
     for section in &mut ext.core_relo.sections {

@@ -10,7 +10,8 @@
 //! enumerator; the value libbpf computes for the local type), and removes
 //! every trace of the mechanism:
 //! marker symbols and relocations, the `.btfkit.types` section with its
-//! symbols, and its DATASEC/VARs in `.BTF`.
+//! symbols, and its DATASEC/VARs in `.BTF`. Unless asked to keep it
+//! ([`LinkOptions::keep_debug`]), rustc's DWARF goes too ([`strip_debug`]).
 //!
 //! Divergences from clang, by design:
 //! - Markers become `mov32`/`mov64` (one slot) where clang uses `ld_imm64`
@@ -26,9 +27,11 @@
 
 mod access;
 mod btf_edit;
+mod debug_info;
 mod descriptor;
 mod error;
 mod layout;
+mod line_info;
 mod local;
 mod query;
 
@@ -38,6 +41,7 @@ use btfkit_model::{Btf, BtfExt, CoreRelo, CoreReloKind, Kind, TypeId};
 use btfkit_object::{BpfObject, Insn, ObjectRewriter, INSN_SIZE, R_BPF_64_32};
 
 pub use access::{resolve, LocalValue, Resolution};
+pub use debug_info::strip_debug;
 pub use descriptor::{
     parse_record, parse_section, parse_section_at, Body, Descriptor, Enumerator, Field, TypeRef,
     RECORD_PREFIX, TYPES_SECTION,
@@ -207,9 +211,32 @@ fn find_sites(object: &BpfObject<'_>) -> Result<Vec<Site>> {
     Ok(sites)
 }
 
+/// Options of [`link_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkOptions {
+    /// Keep rustc's DWARF (`.debug_*`). By default the link step drops it:
+    /// no loader reads it (source lines reach the verifier and bpftool
+    /// through `.BTF.ext`), and it makes most of a small program's object.
+    pub keep_debug: bool,
+}
+
 /// Links `input` (a BPF ELF object from rustc + bpf-linker with btfkit
-/// markers): see the crate documentation.
+/// markers) with the default [`LinkOptions`]: see the crate documentation.
 pub fn link(input: &[u8]) -> Result<LinkOutput> {
+    link_with(input, &LinkOptions::default())
+}
+
+/// Links `input` with `options`: see the crate documentation.
+pub fn link_with(input: &[u8], options: &LinkOptions) -> Result<LinkOutput> {
+    let mut output = link_markers(input)?;
+    if !options.keep_debug {
+        output.object = strip_debug(&output.object)?;
+    }
+    Ok(output)
+}
+
+/// The link step proper, DWARF kept.
+fn link_markers(input: &[u8]) -> Result<LinkOutput> {
     let object = BpfObject::parse(input)?;
     let endian = object.endian();
 
@@ -313,7 +340,9 @@ pub fn link(input: &[u8]) -> Result<LinkOutput> {
     }
     // Lean BTF, as clang writes it: only what the records, func_info,
     // line_info and the object's data sections reach, with only the strings
-    // they use (bpf-linker's BTF still names every descriptor static).
+    // they use (bpf-linker's BTF still names every descriptor static); and
+    // lean line_info: inlined library lines folded, texts trimmed.
+    line_info::fold_library_lines(&btf, &mut ext)?;
     let lean = btf_edit::compact(&btf, &mut ext, root_ids.values().copied())?;
     removed_btf_types += (btf.last_id() - lean.btf.last_id()) as usize;
     let kept: Vec<TypeId> = local_types

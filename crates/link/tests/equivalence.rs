@@ -206,3 +206,80 @@ fn nothing_of_the_mechanism_remains() {
         .section_by_name(".btfkit.types")
         .is_some());
 }
+
+/// DWARF goes unless asked to stay; everything else is the same object:
+/// sections, records and code. Line_info keeps a record at every function
+/// start, no record of inlined `core` code elsewhere, and trimmed texts.
+#[test]
+fn dwarf_goes_by_default_and_line_info_is_lean() {
+    let path = build_rust_fixture("rust-reference");
+    let rust = std::fs::read(&path).unwrap();
+    let lean = btfkit_link::link(&rust).unwrap().object;
+    let kept = btfkit_link::link_with(&rust, &btfkit_link::LinkOptions { keep_debug: true })
+        .unwrap()
+        .object;
+    let names = |data: &[u8]| -> Vec<String> {
+        btfkit_object::BpfObject::parse(data)
+            .unwrap()
+            .sections()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect()
+    };
+    let (lean_names, kept_names) = (names(&lean), names(&kept));
+    assert!(
+        kept_names.iter().any(|n| n == ".debug_info"),
+        "{kept_names:?}"
+    );
+    assert!(
+        lean_names.iter().all(|n| !n.contains(".debug_")),
+        "{lean_names:?}"
+    );
+    let without_debug: Vec<&String> = kept_names
+        .iter()
+        .filter(|n| !n.contains(".debug_"))
+        .collect();
+    assert_eq!(lean_names.iter().collect::<Vec<_>>(), without_debug);
+    assert_eq!(records(&lean), records(&kept));
+    assert!(
+        lean.len() * 2 < kept.len(),
+        "{} vs {} bytes",
+        lean.len(),
+        kept.len()
+    );
+    // Stripping again changes nothing.
+    assert_eq!(btfkit_link::strip_debug(&lean).unwrap(), lean);
+
+    let object = btfkit_object::BpfObject::parse(&lean).unwrap();
+    let btf = btfkit_model::Btf::parse(object.btf().unwrap()).unwrap();
+    let ext = btfkit_model::BtfExt::parse(object.btf_ext().unwrap()).unwrap();
+    assert!(!ext.line_info.is_empty());
+    for section in &ext.line_info.sections {
+        let starts: Vec<u32> = ext
+            .func_info
+            .sections
+            .iter()
+            .filter(|f| {
+                btf.name(f.sec_name_off).unwrap() == btf.name(section.sec_name_off).unwrap()
+            })
+            .flat_map(|f| f.records.iter().map(|r| r.insn_off))
+            .collect();
+        assert_eq!(section.records.first().map(|r| r.insn_off), Some(0));
+        for start in &starts {
+            assert!(section.records.iter().any(|r| r.insn_off == *start));
+        }
+        for pair in section.records.windows(2) {
+            assert!(pair[0].insn_off < pair[1].insn_off);
+        }
+        for r in &section.records {
+            let file = btf.name(r.file_name_off).unwrap();
+            let text = btf.name(r.line_off).unwrap();
+            assert_eq!(text, text.trim(), "untrimmed line text");
+            assert!(
+                !file.contains("/library/core/") || starts.contains(&r.insn_off),
+                "a record of inlined core code at insn {}: {file}",
+                r.insn_off / 8
+            );
+        }
+    }
+}

@@ -85,6 +85,13 @@ impl SectionSlot<'_> {
     }
 }
 
+/// A rebuilt string table: its section, contents, and old → new offsets.
+struct CompactNames {
+    index: usize,
+    data: Vec<u8>,
+    offsets: std::collections::HashMap<u32, u32>,
+}
+
 #[derive(Debug, Clone)]
 struct SymbolSlot {
     name: String,
@@ -511,6 +518,15 @@ impl<'data> ObjectRewriter<'data> {
         }
         let symbol_count = next;
 
+        // The symbols' string table, holding only the names still used.
+        let names = self.compact_names(&section_map)?;
+        let name_of = |table_user: bool, off: u32| -> u32 {
+            match &names {
+                Some(n) if table_user => n.offsets.get(&off).copied().unwrap_or(0),
+                _ => off,
+            }
+        };
+
         // Contents of every live section, with indices renumbered.
         let mut contents: Vec<(usize, Cow<'_, [u8]>)> = Vec::with_capacity(section_count);
         for (old, section) in self.sections.iter().enumerate() {
@@ -520,7 +536,11 @@ impl<'data> ObjectRewriter<'data> {
             let data: Cow<'_, [u8]> = if section.is_relocation() {
                 Cow::Owned(self.encode_relocations(old, section, &symbol_map)?)
             } else if Some(old) == self.symtab_index {
-                Cow::Owned(self.encode_symbols(&section_map, symbol_count)?)
+                Cow::Owned(
+                    self.encode_symbols(&section_map, symbol_count, &|off| name_of(true, off))?,
+                )
+            } else if names.as_ref().is_some_and(|n| n.index == old) {
+                Cow::Borrowed(names.as_ref().map_or(&[][..], |n| &n.data[..]))
             } else if section.sh_type == SHT_LLVM_ADDRSIG
                 && self
                     .symtab_index
@@ -607,7 +627,12 @@ impl<'data> ObjectRewriter<'data> {
             let new_index = section_map[*old].unwrap_or(0);
             let at = shoff as usize + new_index * SHDR_SIZE;
             let header = &mut out[at..at + SHDR_SIZE];
-            put(header, 0, &endian.u32_bytes(section.name_offset));
+            let section_names_compacted = names.as_ref().is_some_and(|n| n.index == self.shstrndx);
+            put(
+                header,
+                0,
+                &endian.u32_bytes(name_of(section_names_compacted, section.name_offset)),
+            );
             put(header, 4, &endian.u32_bytes(section.sh_type));
             put(header, 8, &endian.u64_bytes(section.flags));
             put(header, 16, &endian.u64_bytes(section.addr));
@@ -661,10 +686,116 @@ impl<'data> ObjectRewriter<'data> {
         Ok(out)
     }
 
+    /// The string table the symbol table links to, rebuilt with only the
+    /// names of live symbols (and of live sections when it also holds
+    /// section names): the link step removes symbols whose names (a type
+    /// descriptor each, with its record) would otherwise stay behind as
+    /// most of a large program's object. `None` when there is no symbol
+    /// table, nothing was removed (an unedited object is written back byte
+    /// for byte), or its string table is shared in a way this does not
+    /// handle.
+    fn compact_names(&self, section_map: &[Option<usize>]) -> Result<Option<CompactNames>> {
+        let Some(symtab) = self.symtab_index else {
+            return Ok(None);
+        };
+        if !self.symbols.iter().skip(1).any(|s| s.removed)
+            && !self.sections.iter().skip(1).any(|s| s.removed)
+        {
+            return Ok(None);
+        }
+        let index = self.sections[symtab].link as usize;
+        let Some(table) = self.sections.get(index).filter(|t| !t.removed) else {
+            return Ok(None);
+        };
+        if table.sh_type != elf::SHT_STRTAB
+            || self.sections.iter().enumerate().any(|(i, s)| {
+                // Another section naming this table (a second symbol table,
+                // dynamic sections) keeps its offsets: leave it as it is.
+                !s.removed && i != symtab && s.link as usize == index && !s.is_relocation()
+            })
+        {
+            return Ok(None);
+        }
+        let old = &table.data[..];
+        let name_at = |off: u32| -> Result<&[u8]> {
+            let start = off as usize;
+            let rest = old.get(start..).ok_or_else(|| {
+                ObjectError::Rewrite(format!("name offset {off:#x} is outside the string table"))
+            })?;
+            let end = rest.iter().position(|&b| b == 0).ok_or_else(|| {
+                ObjectError::Rewrite(format!("name at {off:#x} is not NUL-terminated"))
+            })?;
+            Ok(&rest[..end])
+        };
+        // Every name still used, by old offset.
+        let mut used: Vec<u32> = Vec::new();
+        for (old_index, symbol) in self.symbols.iter().enumerate() {
+            if old_index != 0 && !symbol.removed {
+                used.push(symbol.name_offset);
+            }
+        }
+        if index == self.shstrndx {
+            for (old_index, section) in self.sections.iter().enumerate() {
+                if old_index != 0 && section_map.get(old_index).copied().flatten().is_some() {
+                    used.push(section.name_offset);
+                }
+            }
+        }
+        let mut unique: Vec<&[u8]> = Vec::with_capacity(used.len());
+        for &off in &used {
+            if off != 0 {
+                unique.push(name_at(off)?);
+            }
+        }
+        // Names sorted by their reversed bytes, longest suffix family
+        // first: a name that ends another one shares its bytes (as LLVM
+        // writes string tables).
+        unique.sort_by(|a, b| b.iter().rev().cmp(a.iter().rev()));
+        unique.dedup();
+        let mut data = vec![0u8];
+        let mut by_name: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
+        let mut previous: Option<(&[u8], usize)> = None;
+        for name in unique {
+            let at = match previous {
+                Some((p, at)) if p.ends_with(name) => at + p.len() - name.len(),
+                _ => {
+                    let at = data.len();
+                    data.extend_from_slice(name);
+                    data.push(0);
+                    previous = Some((name, at));
+                    at
+                }
+            };
+            let at = u32::try_from(at)
+                .map_err(|_| ObjectError::Rewrite("string table exceeds 4 GiB".to_string()))?;
+            by_name.insert(name, at);
+        }
+        if data.len() >= old.len() {
+            return Ok(None);
+        }
+        let mut offsets = std::collections::HashMap::new();
+        for off in used {
+            let new = if off == 0 {
+                0
+            } else {
+                by_name.get(name_at(off)?).copied().ok_or_else(|| {
+                    ObjectError::Rewrite(format!("name at {off:#x} was not placed"))
+                })?
+            };
+            offsets.insert(off, new);
+        }
+        Ok(Some(CompactNames {
+            index,
+            data,
+            offsets,
+        }))
+    }
+
     fn encode_symbols(
         &self,
         section_map: &[Option<usize>],
         symbol_count: usize,
+        name_of: &dyn Fn(u32) -> u32,
     ) -> Result<Vec<u8>> {
         let endian = self.endian;
         let mut out = Vec::with_capacity(symbol_count * SYM_SIZE);
@@ -687,7 +818,7 @@ impl<'data> ObjectRewriter<'data> {
                     })?;
                 new as u16
             };
-            out.extend_from_slice(&endian.u32_bytes(symbol.name_offset));
+            out.extend_from_slice(&endian.u32_bytes(name_of(symbol.name_offset)));
             out.push(symbol.info);
             out.push(symbol.other);
             out.extend_from_slice(&endian.u16_bytes(shndx));

@@ -27,6 +27,11 @@ pub struct Args {
     /// Print one line per CO-RE record added.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Keep rustc's DWARF (`.debug_*` sections) in the linked object. By
+    /// default it is dropped: loaders read only `.BTF` and `.BTF.ext`, which
+    /// keep the types and the source lines the verifier log and bpftool show.
+    #[arg(long)]
+    pub keep_debug: bool,
     /// Stop after compiling: write (or print the path of) the object exactly as
     /// bpf-linker produced it, query markers and type descriptors still in it.
     #[arg(long)]
@@ -84,7 +89,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| btfkit_build::default_output(artifact));
         eprintln!("btfkit build: linking {}", artifact.display());
-        link_file(artifact, &output, args.verbose)?;
+        let options = btfkit_link::LinkOptions {
+            keep_debug: args.keep_debug,
+        };
+        link_file(artifact, &output, args.verbose, &options)?;
         println!("{}", output.display());
     }
     Ok(ExitCode::SUCCESS)

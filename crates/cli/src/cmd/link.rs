@@ -17,6 +17,11 @@ pub struct Args {
     /// Print one line per CO-RE record added.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Keep rustc's DWARF (`.debug_*` sections) in the linked object. By
+    /// default it is dropped: loaders read only `.BTF` and `.BTF.ext`, which
+    /// keep the types and the source lines the verifier log and bpftool show.
+    #[arg(long)]
+    pub keep_debug: bool,
 }
 
 /// Runs `btfkit link`.
@@ -25,6 +30,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| default_output(&args.input));
-    link_file(&args.input, &output, args.verbose)?;
+    let options = btfkit_link::LinkOptions {
+        keep_debug: args.keep_debug,
+    };
+    link_file(&args.input, &output, args.verbose, &options)?;
     Ok(ExitCode::SUCCESS)
 }
