@@ -96,6 +96,12 @@ serio_raw,evdev,i6300esb,button,aesni_intel,ghash_clmulni_intel,crc32_pclmul,\
 crc32c_intel,crct10dif_pclmul,sha512_ssse3,sha256_ssse3,sha1_ssse3,qemu_fw_cfg,\
 powernow_k8,acpi_cpufreq,floppy";
 
+/// Console lines reported for a guest that did not finish.
+const TAIL_LINES: usize = 20;
+
+/// Console lines that say why a guest died.
+const WHY_MARKS: [&str; 4] = ["Kernel panic", "BUG:", "Oops:", "general protection fault"];
+
 /// Ends what is left of the process group `pgid` (the group of a `timeout`
 /// that has exited); returns how many processes were left.
 fn end_group(pgid: u32) -> usize {
@@ -329,8 +335,17 @@ pub fn run(kernel: &Kernel, argv: &[String], opts: &Options) -> Result<Outcome, 
             .filter(|l| !l.trim().is_empty())
             .map(|l| l.trim_end().to_string())
             .collect();
-        let keep = lines.len().saturating_sub(15);
+        let keep = lines.len().saturating_sub(TAIL_LINES);
+        // The line that says why (a panic's or oops' first line) is kept
+        // even when the stack trace after it is longer than the tail.
+        let why = lines[..keep]
+            .iter()
+            .rposition(|l| WHY_MARKS.iter().any(|m| l.contains(m)))
+            .map(|i| lines[i].clone());
         lines.drain(..keep);
+        if let Some(why) = why {
+            lines.insert(0, why);
+        }
         lines
     } else {
         Vec::new()
