@@ -3,6 +3,8 @@
 //! virtiofsd process of it left behind. Boots a real Debian kernel (cached by
 //! scripts/setup.sh); fails, never skips, when QEMU or virtme-ng is missing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::Duration;
 
 const KERNEL: &str = "6.1.0-57-amd64";
