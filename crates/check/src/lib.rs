@@ -360,11 +360,14 @@ pub fn check_in_guests(
     argv.extend(objects.iter().map(|o| o.display().to_string()));
     let mut outcomes = btfkit_vm::run_all(kernels, &argv, opts);
     // A guest that ended without a report and without hitting the timeout
-    // (vng failing under heavy host load) gets one more boot, said on stderr.
+    // or a kernel panic (vng failing under heavy host load) gets one more
+    // boot, said on stderr.
     for (k, o) in kernels.iter().zip(outcomes.iter_mut()) {
-        let reported = o
-            .as_ref()
-            .is_ok_and(|o| o.timed_out || o.stdout.contains(GUEST_MARK));
+        let reported = o.as_ref().is_ok_and(|o| {
+            o.timed_out
+                || o.stdout.contains(GUEST_MARK)
+                || o.console_tail.iter().any(|l| l.contains("Kernel panic"))
+        });
         if !reported {
             let why = match o {
                 Ok(o) => format!("exit status {:?}: {}", o.status, o.stderr.trim()),
