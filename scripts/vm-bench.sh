@@ -3,7 +3,7 @@
 #  1. `btfkit check` of every object on each kernel (one boot per kernel, two at once);
 #  2. the reference: `vng --exec` with bpftool (libbpf) loading the same objects,
 #     one boot per kernel, two at once (plain vng, its default options);
-# and before them, twice in turn, one object on one kernel both ways.
+# and before them, $ROUNDS (default 2) times in turn, one object on one kernel both ways.
 # Each figure: wall seconds and CPU seconds of the whole process tree.
 # Usage: scripts/vm-bench.sh OBJ... (built with `btfkit build --release`).
 # The matrix (markdown, with the host column) goes to $MATRIX_OUT if set.
@@ -43,7 +43,7 @@ reference_matrix() {
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 k=${kernels[0]}
-for round in 1 2; do
+for ((round = 1; round <= ${ROUNDS:-2}; round++)); do
     echo "round $round: btfkit check, 1 object on $k (boot + check + power-off): $(timed "$btfkit" check "${objs[0]}" --kernel "$k")"
     echo "round $round: vng + bpftool, 1 object on $k: $(timed bash -c "$(declare -f one); cache=$cache; one $k '$one_script'")"
 done
