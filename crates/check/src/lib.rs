@@ -160,26 +160,47 @@ fn unsupported_here(section: &str) -> Option<String> {
 /// Checks `object` on the running kernel: relocate against its BTF, load
 /// each program, read the verifier's count. `kernel` names it in the report.
 pub fn check_here(object: &Path, kernel: &str, attach: bool) -> Report {
+    check_all_here(&[object.to_path_buf()], kernel, attach)
+        .pop()
+        .unwrap_or_else(|| Report::failed(object, kernel, "no report".into()))
+}
+
+/// [`check_here`] for several objects, the kernel's BTF read and indexed
+/// once (in an emulated guest that is most of a check's own time).
+pub fn check_all_here(objects: &[PathBuf], kernel: &str, attach: bool) -> Vec<Report> {
+    let fail_all = |why: String| -> Vec<Report> {
+        objects
+            .iter()
+            .map(|o| Report::failed(o, kernel, why.clone()))
+            .collect()
+    };
+    let btf_bytes = match std::fs::read(KERNEL_BTF) {
+        Ok(b) => b,
+        Err(e) => return fail_all(format!("the kernel has no BTF ({KERNEL_BTF}: {e})")),
+    };
+    let btf = match btfkit_model::Btf::parse(&btf_bytes) {
+        Ok(b) => b,
+        Err(e) => return fail_all(format!("{KERNEL_BTF}: {e}")),
+    };
+    let target = btfkit_reloc::Target::new(&btf);
+    objects
+        .iter()
+        .map(|o| check_with(o, kernel, attach, &target))
+        .collect()
+}
+
+/// One object checked against an indexed kernel BTF.
+fn check_with(
+    object: &Path,
+    kernel: &str,
+    attach: bool,
+    target: &btfkit_reloc::Target<'_>,
+) -> Report {
     let bytes = match std::fs::read(object) {
         Ok(b) => b,
         Err(e) => return Report::failed(object, kernel, format!("{}: {e}", object.display())),
     };
-    let btf_bytes = match std::fs::read(KERNEL_BTF) {
-        Ok(b) => b,
-        Err(e) => {
-            return Report::failed(
-                object,
-                kernel,
-                format!("the kernel has no BTF ({KERNEL_BTF}: {e})"),
-            )
-        }
-    };
-    let btf = match btfkit_model::Btf::parse(&btf_bytes) {
-        Ok(b) => b,
-        Err(e) => return Report::failed(object, kernel, format!("{KERNEL_BTF}: {e}")),
-    };
-    let target = btfkit_reloc::Target::new(&btf);
-    let relocated = match btfkit_reloc::relocate_object(&bytes, &target) {
+    let relocated = match btfkit_reloc::relocate_object(&bytes, target) {
         Ok(r) => r,
         Err(e) => return Report::failed(object, kernel, format!("relocating: {e}")),
     };
@@ -370,10 +391,7 @@ fn explain_poison(log: &str, relocations: &[Relocation], kernel: &str) -> Vec<St
 
 /// The hidden guest-side command's output: one report per object.
 pub fn guest_json(objects: &[PathBuf], kernel: &str, attach: bool) -> String {
-    let reports: Vec<Report> = objects
-        .iter()
-        .map(|o| check_here(o, kernel, attach))
-        .collect();
+    let reports = check_all_here(objects, kernel, attach);
     serde_json::to_string(&reports).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
@@ -397,11 +415,14 @@ pub fn check_in_guests(
     argv.extend(objects.iter().map(|o| o.display().to_string()));
     let mut outcomes = btfkit_vm::run_all(kernels, &argv, opts);
     // A guest that ended without a report and without hitting the timeout
-    // (vng failing under heavy host load) gets one more boot, said on stderr.
+    // or a kernel panic (vng failing under heavy host load) gets one more
+    // boot, said on stderr.
     for (k, o) in kernels.iter().zip(outcomes.iter_mut()) {
-        let reported = o
-            .as_ref()
-            .is_ok_and(|o| o.timed_out || o.stdout.contains(GUEST_MARK));
+        let reported = o.as_ref().is_ok_and(|o| {
+            o.timed_out
+                || o.stdout.contains(GUEST_MARK)
+                || o.console_tail.iter().any(|l| l.contains("Kernel panic"))
+        });
         if !reported {
             let why = match o {
                 Ok(o) => format!("exit status {:?}: {}", o.status, o.stderr.trim()),

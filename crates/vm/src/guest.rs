@@ -3,9 +3,9 @@
 //! (copy-on-write), runs the command, and powers off; `timeout` bounds each
 //! guest and ends the whole process group (vng, qemu, virtiofsd) on a hang.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,83 @@ impl Outcome {
     pub fn success(&self) -> bool {
         self.status == Some(0)
     }
+}
+
+/// Numbers the guests of this process (unique console file names).
+static GUEST_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// QEMU options added to vng's: no default devices (q35's CD-ROM and
+/// floppy, whose probing udev pays for in every boot), and a second serial
+/// port (I/O port 0x2f8) whose output goes to `console`.
+fn qemu_opts(console: &Path) -> String {
+    format!(
+        "-nodefaults -chardev file,id=btfkitlog,path={} -device isa-serial,chardev=btfkitlog,iobase=0x2f8,irq=3",
+        console.display()
+    )
+}
+
+/// Kernel command line added to vng's (later words win):
+/// - the console: vng's serial console (ttyS0) goes to /dev/null and the
+///   8250 driver serves one console only, so the second port is an early
+///   console kept for the whole run (`keep_bootcon`), at `loglevel=7` (vng
+///   asks for `quiet loglevel=1`): the file then holds the boot, the init's
+///   steps, oopses and panics;
+/// - speed under QEMU's software emulation: no mitigations (a throwaway
+///   guest), no clocksource watchdog or timer check, and udev's coldplug not
+///   loading the modules of emulated hardware nothing here uses (KVM, AHCI,
+///   CD-ROM, watchdogs, PC speaker, mouse, the accelerated crypto and CRC
+///   modules, whose self-tests are slow when emulated). `modprobe NAME` in
+///   the guest still loads any of them.
+const KERNEL_ARGS: &str = "earlycon=uart8250,io,0x2f8,115200 keep_bootcon loglevel=7 \
+mitigations=off tsc=reliable no_timer_check \
+modprobe.blacklist=kvm_amd,kvm_intel,kvm,irqbypass,ccp,sr_mod,cdrom,sg,ahci,libahci,libata,\
+iTCO_wdt,iTCO_vendor_support,intel_pmc_bxt,lpc_ich,i2c_i801,i2c_smbus,pcspkr,psmouse,\
+serio_raw,evdev,i6300esb,button,aesni_intel,ghash_clmulni_intel,crc32_pclmul,\
+crc32c_intel,crct10dif_pclmul,sha512_ssse3,sha256_ssse3,sha1_ssse3,qemu_fw_cfg,\
+powernow_k8,acpi_cpufreq,floppy";
+
+/// Console lines reported for a guest that did not finish.
+const TAIL_LINES: usize = 20;
+
+/// Console lines that say why a guest died.
+const WHY_MARKS: [&str; 4] = ["Kernel panic", "BUG:", "Oops:", "general protection fault"];
+
+/// Ends what is left of the process group `pgid` (the group of a `timeout`
+/// that has exited); returns how many processes were left.
+fn end_group(pgid: u32) -> usize {
+    let left = group_members(pgid);
+    if !left.is_empty() {
+        if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+            // SAFETY: kill() takes plain integers and touches no memory of
+            // ours; the group is the one our `timeout` child led and still
+            // has members, so its id cannot have been reused.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    left.len()
+}
+
+/// Process ids whose process group is `pgid` (from /proc/PID/stat).
+fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // pid (comm) state ppid pgrp ...; comm may hold spaces.
+                    let rest = &stat[stat.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(2)?.parse::<u32>().ok()
+                })
+                == Some(pgid)
+        })
+        .collect()
 }
 
 /// Process ids of the `timeout` wrappers of running guests (for [`terminate_all`]).
@@ -183,10 +260,12 @@ pub fn run(kernel: &Kernel, argv: &[String], opts: &Options) -> Result<Outcome, 
         .collect::<Vec<_>>()
         .join(" ");
     // The kernel console goes to a file (console lines for a hang or panic);
-    // the command's own output comes back on vng's stdout/stderr.
+    // the command's own output comes back on vng's stdout/stderr. The name
+    // is unique per guest (two guests of one kernel may run at once).
     let console = std::env::temp_dir().join(format!(
-        "btfkit-vm-console-{}-{}.log",
+        "btfkit-vm-console-{}-{}-{}.log",
         std::process::id(),
+        GUEST_SEQ.fetch_add(1, Ordering::Relaxed),
         kernel.name.replace('/', "_")
     ));
     let _ = std::fs::remove_file(&console);
@@ -215,16 +294,13 @@ pub fn run(kernel: &Kernel, argv: &[String], opts: &Options) -> Result<Outcome, 
     for d in &opts.rw_dirs {
         cmd.arg("--rwdir").arg(d);
     }
-    cmd.arg(format!(
-        "--qemu-opts=-chardev file,id=btfkitlog,path={} -device isa-serial,chardev=btfkitlog",
-        console.display()
-    ))
-    .arg("--append=console=ttyS1 loglevel=7")
-    .arg("--exec")
-    .arg(&script)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.arg(format!("--qemu-opts={}", qemu_opts(&console)))
+        .arg(format!("--append={}", KERNEL_ARGS))
+        .arg("--exec")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = cmd
         .spawn()
         .map_err(|e| Error::Io("starting timeout/vng".into(), e))?;
@@ -233,6 +309,9 @@ pub fn run(kernel: &Kernel, argv: &[String], opts: &Options) -> Result<Outcome, 
         v.push(pid);
     }
     let out = child.wait_with_output();
+    // `timeout` leads the process group of vng, QEMU and virtiofsd; whatever
+    // of it outlived `timeout` (a QEMU that ignored SIGTERM) is ended here.
+    end_group(pid);
     if let Ok(mut v) = RUNNING.lock() {
         v.retain(|p| *p != pid);
     }
@@ -256,8 +335,17 @@ pub fn run(kernel: &Kernel, argv: &[String], opts: &Options) -> Result<Outcome, 
             .filter(|l| !l.trim().is_empty())
             .map(|l| l.trim_end().to_string())
             .collect();
-        let keep = lines.len().saturating_sub(15);
+        let keep = lines.len().saturating_sub(TAIL_LINES);
+        // The line that says why (a panic's or oops' first line) is kept
+        // even when the stack trace after it is longer than the tail.
+        let why = lines[..keep]
+            .iter()
+            .rposition(|l| WHY_MARKS.iter().any(|m| l.contains(m)))
+            .map(|i| lines[i].clone());
         lines.drain(..keep);
+        if let Some(why) = why {
+            lines.insert(0, why);
+        }
         lines
     } else {
         Vec::new()

@@ -90,10 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.kernels.iter().any(|k| k == "host") {
         let host = format!("{} (host)", release());
-        let here: Vec<Report> = objects
-            .iter()
-            .map(|o| btfkit_check::check_here(o, &host, args.attach))
-            .collect();
+        let here: Vec<Report> = btfkit_check::check_all_here(&objects, &host, args.attach);
         // The host column goes where it was asked for.
         let at = args.kernels.iter().position(|k| k == "host").unwrap_or(0);
         columns.insert(at.min(columns.len()), here);
