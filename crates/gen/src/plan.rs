@@ -65,6 +65,28 @@ pub(crate) struct Plan<'a, 'b> {
     ty_memo: RefCell<TyMemo>,
 }
 
+/// A member of a struct or union as both layouts see it ([`Plan::members_into`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Member<'a> {
+    /// Its plain Rust name: the BTF name made an identifier (without `r#`),
+    /// `__anon_N` when anonymous, `_2`, `_3` appended to duplicates.
+    pub(crate) plain: Cow<'a, str>,
+    /// Its BTF name ("": anonymous).
+    pub(crate) btf_name: &'a str,
+    pub(crate) type_id: TypeId,
+    /// Bits from the start of the composite (old-style bitfields decoded).
+    pub(crate) bit_offset: u64,
+    /// Bitfield width (0: not a bitfield).
+    pub(crate) bits: u32,
+}
+
+impl<'a> Member<'a> {
+    /// The BTF name when the Rust name is another ("": anonymous).
+    pub(crate) fn renamed(&self) -> Option<&'a str> {
+        (self.plain != self.btf_name).then_some(self.btf_name)
+    }
+}
+
 /// The one-line text of field types, by type id.
 struct TyMemo {
     /// start << 24 | (length + 1) in `text`; 0: not written yet (texts of
@@ -720,10 +742,51 @@ impl<'a, 'b> Plan<'a, 'b> {
             .sum()
     }
 
+    /// The members of a struct or union, in BTF order, into `out` (cleared
+    /// first): the one walk over members both layouts make. `names` is a
+    /// buffer reused from call to call.
+    pub(crate) fn members_into(
+        &self,
+        ty: &Type<'_>,
+        names: &mut Vec<(&'a str, Cow<'a, str>)>,
+        out: &mut Vec<Member<'a>>,
+    ) {
+        out.clear();
+        self.member_names_into(ty, names);
+        out.extend(
+            ty.members()
+                .zip(names.drain(..))
+                .map(|(m, (btf_name, plain))| {
+                    let (bit_offset, bits) = self.member_bits(ty, &m);
+                    Member {
+                        plain,
+                        btf_name,
+                        type_id: m.type_id,
+                        bit_offset,
+                        bits,
+                    }
+                }),
+        );
+    }
+
+    /// The enumerators of an enum, in BTF order: each value, and its plain
+    /// Rust name (duplicates get `_2`, `_3`).
+    pub(crate) fn enumerators(&self, ty: &Type<'_>) -> Vec<(u64, Cow<'a, str>)> {
+        let mut names: Vec<(&str, Cow<'_, str>)> = ty
+            .enum_values()
+            .map(|v| self.plain_at(v.name_off))
+            .collect();
+        dedup_in_order(&mut names, "_");
+        ty.enum_values()
+            .zip(names)
+            .map(|(v, (_, name))| (v.value, name))
+            .collect()
+    }
+
     /// The plain Rust names of a composite's members, in BTF order:
     /// anonymous members are `__anon_N`, duplicates get `_2`, `_3`.
     /// Into `out` (cleared first), each with the member's raw BTF name.
-    pub(crate) fn member_names_into(&self, ty: &Type<'_>, out: &mut Vec<(&'a str, Cow<'a, str>)>) {
+    fn member_names_into(&self, ty: &Type<'_>, out: &mut Vec<(&'a str, Cow<'a, str>)>) {
         out.clear();
         let mut anon = 0;
         // Whether a member's own name could be an anonymous member's.
@@ -761,7 +824,7 @@ impl<'a, 'b> Plan<'a, 'b> {
 
     /// A member's bit offset and bitfield width (0: not a bitfield), with
     /// old-style bitfields (the width in the int type, no kflag) decoded.
-    pub(crate) fn member_bits(&self, ty: &Type<'_>, m: &btfkit_model::Member) -> (u64, u32) {
+    fn member_bits(&self, ty: &Type<'_>, m: &btfkit_model::Member) -> (u64, u32) {
         let mut bit_offset = u64::from(m.bit_offset);
         let mut bits = m.bitfield_size;
         if !ty.kflag() {
