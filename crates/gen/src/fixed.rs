@@ -9,15 +9,16 @@
 //! that Rust cannot express becomes opaque bytes of the right size. Each
 //! composite asserts its size, alignment and field offsets at compile time.
 
-use crate::names::{FxHashMap as HashMap, FxHashSet as HashSet};
+use crate::names::FxHashSet as HashSet;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use btfkit_model::{Kind, Type, TypeId};
 
-use crate::names::{dedup_in_order, ident_cow, push_i64, push_ident, push_u64, Scope};
-use crate::plan::{Plan, MAX_DEPTH};
+use crate::names::{ident_cow, push_ident, push_u64, Scope};
+use crate::plan::{Member, Plan, MAX_DEPTH};
 use crate::render::{assert_line, brace_on_own_line, const_line, newtype_line, typed_line, RTy};
+use crate::walk::{self, push_doc_name, push_literal, Emitter, Scratch};
 use crate::{Error, Out};
 
 /// Largest alignment Rust accepts in `#[repr(align(N))]`.
@@ -115,17 +116,6 @@ struct Composite<'a> {
     opaque: Option<String>,
 }
 
-/// A member as the layout sees it.
-struct Mem<'a> {
-    plain: Cow<'a, str>,
-    btf_name: &'a str,
-    type_id: TypeId,
-    bit_offset: u64,
-    bits: u32,
-    /// The member's type's layout (once laid out).
-    lay: RLayout,
-}
-
 /// What other layouts need of a composite's.
 #[derive(Debug, Clone, Copy)]
 struct Summary {
@@ -162,7 +152,7 @@ struct Layouts<'p, 'a, 'b> {
     /// Exact [`Layouts::chain`] answers.
     memo: Vec<Chain>,
     /// Member buffers of finished layouts, for the next ones.
-    pool: Vec<Vec<Mem<'a>>>,
+    pool: Vec<Vec<Member<'a>>>,
     /// Member names of the composite being laid out.
     names: Vec<(&'a str, Cow<'a, str>)>,
 }
@@ -185,7 +175,7 @@ fn round_up(v: u64, align: u64) -> Option<u64> {
 /// Names for padding and bitfield storage that no member has, made when
 /// first needed (most composites need none).
 struct Synth<'m, 'a> {
-    mems: &'m [Mem<'a>],
+    mems: &'m [Member<'a>],
     scope: Option<Scope<'a>>,
 }
 
@@ -335,34 +325,11 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         Ok(summary)
     }
 
-    /// `ty`'s members, into `mems` (buffers reused from composite to composite).
-    fn members(&mut self, ty: &Type<'_>, mems: &mut Vec<Mem<'a>>) {
-        let mut names = std::mem::take(&mut self.names);
-        self.plan.member_names_into(ty, &mut names);
-        mems.extend(
-            ty.members()
-                .zip(names.drain(..))
-                .map(|(m, (btf_name, name))| {
-                    let (bit_offset, bits) = self.plan.member_bits(ty, &m);
-                    Mem {
-                        plain: name,
-                        btf_name,
-                        type_id: m.type_id,
-                        bit_offset,
-                        bits,
-                        lay: RLayout { size: 0, align: 1 },
-                    }
-                }),
-        );
-        self.names = names;
-    }
-
     fn lay_out(&mut self, ty: &Type<'_>, size: u64, depth: u32) -> Result<Composite<'a>, Error> {
         // Nested layouts each take a buffer of their own.
         let mut mems = self.pool.pop().unwrap_or_default();
-        self.members(ty, &mut mems);
+        self.plan.members_into(ty, &mut self.names, &mut mems);
         let c = self.lay_out_members(ty, size, depth, &mut mems);
-        mems.clear();
         self.pool.push(mems);
         c
     }
@@ -372,7 +339,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         ty: &Type<'_>,
         size: u64,
         depth: u32,
-        mems: &mut [Mem<'a>],
+        mems: &mut [Member<'a>],
     ) -> Result<Composite<'a>, Error> {
         let union = ty.kind() == Kind::Union;
         if !union {
@@ -380,7 +347,8 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         }
         // C alignment and member layouts.
         let mut c_align = 1;
-        for m in mems.iter_mut() {
+        let mut lays = Vec::with_capacity(mems.len());
+        for m in mems.iter() {
             let Some(l) = self.rlayout(m.type_id, depth)? else {
                 return Ok(opaque(
                     size,
@@ -389,12 +357,11 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                 ));
             };
             c_align = c_align.max(l.align);
-            m.lay = l;
+            lays.push(l);
         }
         let mems = &*mems;
         let mut packed = size % c_align != 0;
-        for m in mems {
-            let l = &m.lay;
+        for (m, l) in mems.iter().zip(&lays) {
             if m.bits == 0 && (m.bit_offset % 8 != 0 || (m.bit_offset / 8) % l.align != 0) {
                 packed = true;
             }
@@ -462,7 +429,7 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
                 i = j;
                 continue;
             }
-            let l = m.lay;
+            let l = lays[i];
             let o = m.bit_offset / 8;
             if union && o != 0 {
                 return Ok(opaque(size, c_align, "a union member past offset 0".into()));
@@ -478,12 +445,11 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
             if natural != Some(o) {
                 push_pad(&mut items, &mut synth, cur, o - cur);
             }
-            let note = (m.btf_name != m.plain).then_some(m.btf_name);
             items.push(Item::Field {
                 ident: ident_cow(m.plain.clone()),
                 type_id: m.type_id,
                 offset: o,
-                note,
+                note: m.renamed(),
             });
             rust_align = rust_align.max(l.align);
             cur = if union { 0 } else { o + l.size };
@@ -495,11 +461,12 @@ impl<'p, 'a, 'b> Layouts<'p, 'a, 'b> {
         if union {
             cur = mems
                 .iter()
-                .map(|m| {
+                .zip(&lays)
+                .map(|(m, l)| {
                     if m.bits > 0 {
                         (m.bit_offset + u64::from(m.bits)).div_ceil(8)
                     } else {
-                        m.lay.size
+                        l.size
                     }
                 })
                 .max()
@@ -628,15 +595,6 @@ fn tail_pad(c: &mut Composite<'_>, synth: &mut Synth<'_, '_>, cur: u64, size: u6
     }
 }
 
-/// Text buffers reused from item to item.
-#[derive(Default)]
-struct Scratch {
-    head: String,
-    ty: String,
-    value: String,
-    lhs: String,
-}
-
 /// Writes the fixed-layout module body.
 pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut Out<'_>) -> Result<(), Error> {
     let n = plan.btf.last_id() as usize + 1;
@@ -684,7 +642,6 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut Out<'_>) -> Result<(), Error> 
         lay.memo.clear();
     }
 
-    let mut helpers_needed = false;
     let mut values = Scope::with_capacity(plan.anon_enumerators() + plan.items.len() / 8);
     // Enum newtypes are tuple structs: their names are values too.
     for &id in &plan.items {
@@ -692,81 +649,72 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut Out<'_>) -> Result<(), Error> 
             values.try_take(&plan.plain_name(id));
         }
     }
-    // Sized for the enumerators of anonymous enums, so the tables rarely grow.
-    let mut consts_seen: HashMap<Cow<'_, str>, u64> =
-        HashMap::with_capacity_and_hasher(values.capacity(), Default::default());
-    let mut scratch = Scratch::default();
-
-    for &id in &plan.items {
-        let ty = plan.btf.type_by_id(id)?;
-        out.push('\n');
-        let before = out.len();
-        match ty.kind() {
-            Kind::Struct | Kind::Union => {
-                lay.composite(id, 0)?;
-                if let Some(c) = lay.get(id) {
-                    helpers_needed |= write_composite(plan, &ty, c, out, &mut scratch)?;
-                }
-            }
-            Kind::Enum | Kind::Enum64 => {
-                if !plan.is_enum_as_int(id) {
-                    write_enum(plan, &ty, out, &mut scratch);
-                }
-                if plan.raw_name(&ty).is_empty() {
-                    write_enum_consts(plan, &ty, &mut values, &mut consts_seen, out, &mut scratch);
-                }
-            }
-            Kind::Typedef if !plan.is_absorbed(id) => {
-                out.push_str("/// `typedef ");
-                out.push_str(plan.raw_name(&ty));
-                out.push_str("`.\n");
-                let Scratch { head, ty: text, .. } = &mut scratch;
-                head.clear();
-                head.push_str("pub type ");
-                head.push_str(&plan.name(id));
-                head.push_str(" =");
-                text.clear();
-                let target = ty.size_or_type();
-                plan.write_ty(text, target, true, out.left(plan))?;
-                typed_line(out, 0, head, text, || plan.rty_alias(target), ";");
-            }
-            Kind::Fwd => {
-                let kw = if ty.fwd_is_union() { "union" } else { "struct" };
-                out.push_str("/// `");
-                out.push_str(kw);
-                out.push(' ');
-                out.push_str(plan.raw_name(&ty));
-                out.push_str("`: declared but not defined in this BTF (opaque).\n");
-                out.push_str("#[repr(C)]\npub struct ");
-                out.push_str(&plan.name(id));
-                out.push_str(" {\n    _opaque: [");
-                out.push_str(plan.prim("u8"));
-                out.push_str("; 0],\n}\n");
-            }
-            _ => {}
-        }
-        if out.len() == before {
-            out.pop();
-        }
-        out.item_done(plan)?;
-    }
-    if helpers_needed {
-        write_helpers(plan, out);
-    }
-    Ok(())
+    let mut fixed = Fixed {
+        lay,
+        helpers_needed: false,
+    };
+    walk::emit(plan, out, &mut fixed, values)
 }
 
-/// Appends the integer value of an enumerator as a Rust literal for its type.
-fn push_enum_literal(s: &mut String, value: u64, size: u32, signed: bool) {
-    // Hostile sizes: 0 or past 2^29 bytes (no overflow, no shift by 64).
-    let bits = size.saturating_mul(8).clamp(1, 64);
-    if signed {
-        let shift = 64 - bits;
-        push_i64(s, ((value << shift) as i64) >> shift);
-    } else if bits == 64 {
-        push_u64(s, value);
-    } else {
-        push_u64(s, value & ((1u64 << bits) - 1));
+/// The fixed layout's [`Emitter`].
+struct Fixed<'p, 'a, 'b> {
+    lay: Layouts<'p, 'a, 'b>,
+    /// Whether a composite has bitfield accessors (they use the helpers).
+    helpers_needed: bool,
+}
+
+impl<'a> Emitter<'a> for Fixed<'_, 'a, '_> {
+    const CONSTS_APART: bool = false;
+
+    fn composite(
+        &mut self,
+        plan: &Plan<'a, '_>,
+        ty: &Type<'_>,
+        out: &mut Out<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<(), Error> {
+        self.lay.composite(ty.id(), 0)?;
+        if let Some(c) = self.lay.get(ty.id()) {
+            self.helpers_needed |= write_composite(plan, ty, c, out, scratch)?;
+        }
+        Ok(())
+    }
+
+    fn enumeration(
+        &mut self,
+        plan: &Plan<'a, '_>,
+        ty: &Type<'_>,
+        out: &mut Out<'_>,
+        scratch: &mut Scratch,
+    ) {
+        write_enum(plan, ty, out, scratch);
+    }
+
+    fn const_repr(&self, plan: &Plan<'a, '_>, ty: &Type<'_>) -> Option<Cow<'static, str>> {
+        match enum_repr(plan, ty) {
+            RTy::Array { .. } => None,
+            repr => Some(Cow::Owned(repr.one_line())),
+        }
+    }
+
+    fn fwd(&mut self, plan: &Plan<'a, '_>, ty: &Type<'_>, out: &mut Out<'_>) {
+        let kw = if ty.fwd_is_union() { "union" } else { "struct" };
+        out.push_str("/// `");
+        out.push_str(kw);
+        out.push(' ');
+        out.push_str(plan.raw_name(ty));
+        out.push_str("`: declared but not defined in this BTF (opaque).\n");
+        out.push_str("#[repr(C)]\npub struct ");
+        out.push_str(&plan.name(ty.id()));
+        out.push_str(" {\n    _opaque: [");
+        out.push_str(plan.prim("u8"));
+        out.push_str("; 0],\n}\n");
+    }
+
+    fn finish(&mut self, plan: &Plan<'a, '_>, out: &mut Out<'_>) {
+        if self.helpers_needed {
+            write_helpers(plan, out);
+        }
     }
 }
 
@@ -810,59 +758,19 @@ fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut Out<'_>, scratch: &m
     out.push_str("impl ");
     out.push_str(&name);
     out.push_str(" {\n");
-    let mut names: Vec<(&str, Cow<'_, str>)> = ty
-        .enum_values()
-        .map(|v| plan.plain_at(v.name_off))
-        .collect();
-    dedup_in_order(&mut names, "_");
     let size = ty.size().unwrap_or(4);
     let Scratch { head, value, .. } = scratch;
-    for (v, (_, c)) in ty.enum_values().zip(&names) {
+    for (v, c) in plan.enumerators(ty) {
         head.clear();
-        push_ident(head, c);
+        push_ident(head, &c);
         value.clear();
         value.push_str(&name);
         value.push('(');
-        push_enum_literal(value, v.value, size, ty.enum_signed());
+        push_literal(value, v, size, ty.enum_signed());
         value.push(')');
         const_line(out, 4, head, &name, value);
     }
     out.push_str("}\n");
-}
-
-/// Module-level constants for an anonymous enum's enumerators.
-fn write_enum_consts<'a>(
-    plan: &Plan<'a, '_>,
-    ty: &Type<'_>,
-    values: &mut Scope<'a>,
-    seen: &mut HashMap<Cow<'a, str>, u64>,
-    out: &mut Out<'_>,
-    scratch: &mut Scratch,
-) {
-    let repr = enum_repr(plan, ty);
-    if matches!(repr, RTy::Array { .. }) {
-        return;
-    }
-    let repr = repr.one_line();
-    let size = ty.size().unwrap_or(4);
-    let Scratch { head, value, .. } = scratch;
-    for v in ty.enum_values() {
-        let base = plan.plain_at(v.name_off).1;
-        if seen.get(&*base) == Some(&v.value) {
-            continue;
-        }
-        let name = if values.try_take_cow(base.clone()) {
-            seen.insert(base.clone(), v.value);
-            base
-        } else {
-            Cow::Owned(values.take_numbered(&base, "__"))
-        };
-        head.clear();
-        push_ident(head, &name);
-        value.clear();
-        push_enum_literal(value, v.value, size, ty.enum_signed());
-        const_line(out, 0, head, &repr, value);
-    }
 }
 
 /// Writes a struct or union, its accessors and its assertions; returns
@@ -881,16 +789,7 @@ fn write_composite(
     } else {
         "struct"
     };
-    if raw.is_empty() {
-        out.push_str("/// An anonymous ");
-        out.push_str(kw);
-    } else {
-        out.push_str("/// `");
-        out.push_str(kw);
-        out.push(' ');
-        out.push_str(raw);
-        out.push('`');
-    }
+    push_doc_name(out, kw, raw);
     out.push_str(" (");
     push_u64(out, c.size);
     out.push_str(" bytes).\n");

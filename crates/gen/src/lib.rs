@@ -30,6 +30,7 @@ mod names;
 mod plan;
 mod reloc;
 mod render;
+mod walk;
 
 use std::fmt::Write as _;
 

@@ -65,6 +65,28 @@ pub(crate) struct Plan<'a, 'b> {
     ty_memo: RefCell<TyMemo>,
 }
 
+/// A member of a struct or union as both layouts see it ([`Plan::members_into`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Member<'a> {
+    /// Its plain Rust name: the BTF name made an identifier (without `r#`),
+    /// `__anon_N` when anonymous, `_2`, `_3` appended to duplicates.
+    pub(crate) plain: Cow<'a, str>,
+    /// Its BTF name ("": anonymous).
+    pub(crate) btf_name: &'a str,
+    pub(crate) type_id: TypeId,
+    /// Bits from the start of the composite (old-style bitfields decoded).
+    pub(crate) bit_offset: u64,
+    /// Bitfield width (0: not a bitfield).
+    pub(crate) bits: u32,
+}
+
+impl<'a> Member<'a> {
+    /// The BTF name when the Rust name is another ("": anonymous).
+    pub(crate) fn renamed(&self) -> Option<&'a str> {
+        (self.plain != self.btf_name).then_some(self.btf_name)
+    }
+}
+
 /// The one-line text of field types, by type id.
 struct TyMemo {
     /// start << 24 | (length + 1) in `text`; 0: not written yet (texts of
@@ -740,10 +762,51 @@ impl<'a, 'b> Plan<'a, 'b> {
             .sum()
     }
 
+    /// The members of a struct or union, in BTF order, into `out` (cleared
+    /// first): the one walk over members both layouts make. `names` is a
+    /// buffer reused from call to call.
+    pub(crate) fn members_into(
+        &self,
+        ty: &Type<'_>,
+        names: &mut Vec<(&'a str, Cow<'a, str>)>,
+        out: &mut Vec<Member<'a>>,
+    ) {
+        out.clear();
+        self.member_names_into(ty, names);
+        out.extend(
+            ty.members()
+                .zip(names.drain(..))
+                .map(|(m, (btf_name, plain))| {
+                    let (bit_offset, bits) = self.member_bits(ty, &m);
+                    Member {
+                        plain,
+                        btf_name,
+                        type_id: m.type_id,
+                        bit_offset,
+                        bits,
+                    }
+                }),
+        );
+    }
+
+    /// The enumerators of an enum, in BTF order: each value, and its plain
+    /// Rust name (duplicates get `_2`, `_3`).
+    pub(crate) fn enumerators(&self, ty: &Type<'_>) -> Vec<(u64, Cow<'a, str>)> {
+        let mut names: Vec<(&str, Cow<'_, str>)> = ty
+            .enum_values()
+            .map(|v| self.plain_at(v.name_off))
+            .collect();
+        dedup_in_order(&mut names, "_");
+        ty.enum_values()
+            .zip(names)
+            .map(|(v, (_, name))| (v.value, name))
+            .collect()
+    }
+
     /// The plain Rust names of a composite's members, in BTF order:
     /// anonymous members are `__anon_N`, duplicates get `_2`, `_3`.
     /// Into `out` (cleared first), each with the member's raw BTF name.
-    pub(crate) fn member_names_into(&self, ty: &Type<'_>, out: &mut Vec<(&'a str, Cow<'a, str>)>) {
+    fn member_names_into(&self, ty: &Type<'_>, out: &mut Vec<(&'a str, Cow<'a, str>)>) {
         out.clear();
         let mut anon = 0;
         // Whether a member's own name could be an anonymous member's.
@@ -781,7 +844,7 @@ impl<'a, 'b> Plan<'a, 'b> {
 
     /// A member's bit offset and bitfield width (0: not a bitfield), with
     /// old-style bitfields (the width in the int type, no kflag) decoded.
-    pub(crate) fn member_bits(&self, ty: &Type<'_>, m: &btfkit_model::Member) -> (u64, u32) {
+    fn member_bits(&self, ty: &Type<'_>, m: &btfkit_model::Member) -> (u64, u32) {
         let mut bit_offset = u64::from(m.bit_offset);
         let mut bits = m.bitfield_size;
         if !ty.kflag() {
@@ -895,25 +958,13 @@ impl<'a, 'b> Plan<'a, 'b> {
     }
 
     fn int_ty_q(&self, size: u32, signed: bool, strict: bool) -> RTy {
-        let p = match (size, signed) {
-            (1, false) => "u8",
-            (1, true) => "i8",
-            (2, false) => "u16",
-            (2, true) => "i16",
-            (4, false) => "u32",
-            (4, true) => "i32",
-            (8, false) => "u64",
-            (8, true) => "i64",
-            (16, false) => "u128",
-            (16, true) => "i128",
-            _ => {
-                return RTy::Array {
-                    elem: Box::new(RTy::Path(self.prim_q("u8", strict).to_string())),
-                    len: u64::from(size),
-                }
-            }
-        };
-        RTy::Path(self.prim_q(p, strict).to_string())
+        match int_prim(size, signed) {
+            Some(p) => RTy::Path(self.prim_q(p, strict).to_string()),
+            None => RTy::Array {
+                elem: Box::new(RTy::Path(self.prim_q("u8", strict).to_string())),
+                len: u64::from(size),
+            },
+        }
     }
 
     /// The Rust type for a BTF type id in a field or parameter.
@@ -973,6 +1024,102 @@ impl<'a, 'b> Plan<'a, 'b> {
         Ok(())
     }
 
+    /// One level of the type `id` (`depth` levels down), as both
+    /// [`Plan::write_ty`] and [`Plan::rty`] spell it: the one place that
+    /// reads BTF types as Rust field types.
+    fn shape(&self, id: TypeId, depth: u32, strict: bool) -> Shape<'a> {
+        let unit = Shape::Path("()");
+        if depth > MAX_DEPTH {
+            return unit;
+        }
+        let Ok(ty) = self.btf.type_by_id(id) else {
+            return unit;
+        };
+        match ty.kind() {
+            Kind::Void => Shape::Path("::core::ffi::c_void"),
+            Kind::Int => {
+                let size = ty.size().unwrap_or(0);
+                if ty.int().is_some_and(|i| i.encoding.is_bool()) && size == 1 {
+                    return Shape::Path(self.prim_q("bool", strict));
+                }
+                Shape::Int {
+                    size,
+                    signed: self.int_signed(&ty),
+                }
+            }
+            Kind::Float => match ty.size().unwrap_or(0) {
+                4 => Shape::Path(self.prim_q("f32", strict)),
+                8 => Shape::Path(self.prim_q("f64", strict)),
+                size => Shape::Int {
+                    size,
+                    signed: false,
+                },
+            },
+            Kind::Ptr => {
+                let target = ty.size_or_type();
+                if let Ok(t) = self.btf.skip_mods_and_typedefs(target) {
+                    if t.kind() == Kind::FuncProto {
+                        return Shape::Fn(t);
+                    }
+                }
+                Shape::Ptr {
+                    mutable: !self.points_to_const(target),
+                    target,
+                }
+            }
+            Kind::Array => match ty.array() {
+                Some(a) => Shape::Array {
+                    elem: a.elem_type,
+                    len: u64::from(a.nelems),
+                },
+                None => unit,
+            },
+            Kind::Enum | Kind::Enum64 if self.is_enum_as_int(id) => Shape::Int {
+                size: ty.size().unwrap_or(4),
+                signed: ty.enum_signed(),
+            },
+            Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Fwd | Kind::Typedef => {
+                Shape::Item(id)
+            }
+            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
+                Shape::Same(ty.size_or_type())
+            }
+            Kind::FuncProto => Shape::Fn(ty),
+            _ => unit,
+        }
+    }
+
+    /// A function pointer's parameters and return type; `None` when it is
+    /// `*mut c_void`: C-variadic pointers need a named parameter, and the
+    /// btf crate knows function pointers of up to 7 parameters and no
+    /// variadic ones.
+    fn fn_sig(&self, proto: &Type<'_>) -> Option<FnSig> {
+        let count = proto.vlen() as usize;
+        let mut params = Vec::with_capacity(count);
+        let mut variadic = false;
+        for (i, p) in proto.params().enumerate() {
+            if p.type_id == 0 && i + 1 == count {
+                variadic = true;
+            } else {
+                params.push(p.type_id);
+            }
+        }
+        if variadic && params.is_empty()
+            || self.layout == Layout::Relocatable && (variadic || params.len() > 7)
+        {
+            return None;
+        }
+        let ret = match proto.ref_type() {
+            Some(0) | None => None,
+            Some(r) => Some(r),
+        };
+        Some(FnSig {
+            params,
+            variadic,
+            ret,
+        })
+    }
+
     fn write_ty_at(
         &self,
         s: &mut String,
@@ -984,199 +1131,84 @@ impl<'a, 'b> Plan<'a, 'b> {
         if s.len() > limit {
             return Err(self.budget_error());
         }
-        if depth > MAX_DEPTH {
-            s.push_str("()");
-            return Ok(());
-        }
-        let Ok(ty) = self.btf.type_by_id(id) else {
-            s.push_str("()");
-            return Ok(());
-        };
-        match ty.kind() {
-            Kind::Void => s.push_str("::core::ffi::c_void"),
-            Kind::Int => {
-                let size = ty.size().unwrap_or(0);
-                let int = ty.int();
-                if int.is_some_and(|i| i.encoding.is_bool()) && size == 1 {
-                    s.push_str(self.prim_q("bool", strict));
-                } else {
-                    self.write_int_ty(s, size, self.int_signed(&ty), strict);
-                }
-            }
-            Kind::Float => match ty.size().unwrap_or(0) {
-                4 => s.push_str(self.prim_q("f32", strict)),
-                8 => s.push_str(self.prim_q("f64", strict)),
-                size => self.write_int_ty(s, size, false, strict),
-            },
-            Kind::Ptr => {
-                let target = ty.size_or_type();
-                if let Ok(t) = self.btf.skip_mods_and_typedefs(target) {
-                    if t.kind() == Kind::FuncProto {
-                        return self.write_fn_ptr(s, &t, depth, strict, limit);
-                    }
-                }
-                s.push_str(if self.points_to_const(target) {
-                    "*const "
-                } else {
-                    "*mut "
-                });
-                self.write_ty_at(s, target, depth + 1, strict, limit)?;
-            }
-            Kind::Array => match ty.array() {
-                Some(a) => {
+        match self.shape(id, depth, strict) {
+            Shape::Path(p) => s.push_str(p),
+            Shape::Item(id) => s.push_str(&self.name(id)),
+            Shape::Int { size, signed } => match int_prim(size, signed) {
+                Some(p) => s.push_str(self.prim_q(p, strict)),
+                None => {
                     s.push('[');
-                    self.write_ty_at(s, a.elem_type, depth + 1, strict, limit)?;
+                    s.push_str(self.prim_q("u8", strict));
                     s.push_str("; ");
-                    push_u64(s, u64::from(a.nelems));
+                    push_u64(s, u64::from(size));
                     s.push(']');
                 }
-                None => s.push_str("()"),
             },
-            Kind::Enum | Kind::Enum64 if self.is_enum_as_int(id) => {
-                self.write_int_ty(s, ty.size().unwrap_or(4), ty.enum_signed(), strict);
+            Shape::Ptr { mutable, target } => {
+                s.push_str(if mutable { "*mut " } else { "*const " });
+                self.write_ty_at(s, target, depth + 1, strict, limit)?;
             }
-            Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Fwd | Kind::Typedef => {
-                s.push_str(&self.name(id));
-            }
-            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-                self.write_ty_at(s, ty.size_or_type(), depth + 1, strict, limit)?;
-            }
-            Kind::FuncProto => return self.write_fn_ptr(s, &ty, depth, strict, limit),
-            _ => s.push_str("()"),
-        }
-        Ok(())
-    }
-
-    /// The text of [`Plan::int_ty_q`].
-    fn write_int_ty(&self, s: &mut String, size: u32, signed: bool, strict: bool) {
-        let p = match (size, signed) {
-            (1, false) => "u8",
-            (1, true) => "i8",
-            (2, false) => "u16",
-            (2, true) => "i16",
-            (4, false) => "u32",
-            (4, true) => "i32",
-            (8, false) => "u64",
-            (8, true) => "i64",
-            (16, false) => "u128",
-            (16, true) => "i128",
-            _ => {
+            Shape::Array { elem, len } => {
                 s.push('[');
-                s.push_str(self.prim_q("u8", strict));
+                self.write_ty_at(s, elem, depth + 1, strict, limit)?;
                 s.push_str("; ");
-                push_u64(s, u64::from(size));
+                push_u64(s, len);
                 s.push(']');
-                return;
             }
-        };
-        s.push_str(self.prim_q(p, strict));
-    }
-
-    /// The text of [`Plan::fn_ptr`].
-    fn write_fn_ptr(
-        &self,
-        s: &mut String,
-        proto: &Type<'_>,
-        depth: u32,
-        strict: bool,
-        limit: usize,
-    ) -> Result<(), Error> {
-        let count = proto.vlen() as usize;
-        let mut params = 0;
-        let mut variadic = false;
-        for (i, p) in proto.params().enumerate() {
-            if p.type_id == 0 && i + 1 == count {
-                variadic = true;
-            } else {
-                params += 1;
-            }
-        }
-        if variadic && params == 0 || self.layout == Layout::Relocatable && (variadic || params > 7)
-        {
-            s.push_str("*mut ::core::ffi::c_void");
-            return Ok(());
-        }
-        s.push_str("Option<unsafe extern \"C\" fn(");
-        let mut first = true;
-        for (i, p) in proto.params().enumerate() {
-            if p.type_id == 0 && i + 1 == count {
-                continue;
-            }
-            if !first {
-                s.push_str(", ");
-            }
-            first = false;
-            self.write_ty_at(s, p.type_id, depth + 1, strict, limit)?;
-        }
-        if variadic {
-            s.push_str(", ...");
-        }
-        s.push(')');
-        match proto.ref_type() {
-            Some(0) | None => {}
-            Some(r) => {
-                s.push_str(" -> ");
-                self.write_ty_at(s, r, depth + 1, strict, limit)?;
+            Shape::Same(inner) => self.write_ty_at(s, inner, depth + 1, strict, limit)?,
+            Shape::Fn(proto) => {
+                let Some(sig) = self.fn_sig(&proto) else {
+                    s.push_str("*mut ::core::ffi::c_void");
+                    return Ok(());
+                };
+                s.push_str("Option<unsafe extern \"C\" fn(");
+                for (i, &p) in sig.params.iter().enumerate() {
+                    if i > 0 {
+                        s.push_str(", ");
+                    }
+                    self.write_ty_at(s, p, depth + 1, strict, limit)?;
+                }
+                if sig.variadic {
+                    s.push_str(", ...");
+                }
+                s.push(')');
+                if let Some(r) = sig.ret {
+                    s.push_str(" -> ");
+                    self.write_ty_at(s, r, depth + 1, strict, limit)?;
+                }
+                s.push('>');
             }
         }
-        s.push('>');
         Ok(())
     }
 
     fn rty_at(&self, id: TypeId, depth: u32, strict: bool) -> RTy {
-        let unit = || RTy::Path("()".to_string());
-        if depth > MAX_DEPTH {
-            return unit();
-        }
-        let Ok(ty) = self.btf.type_by_id(id) else {
-            return unit();
-        };
-        match ty.kind() {
-            Kind::Void => RTy::Path("::core::ffi::c_void".to_string()),
-            Kind::Int => {
-                let size = ty.size().unwrap_or(0);
-                let int = ty.int();
-                if int.is_some_and(|i| i.encoding.is_bool()) && size == 1 {
-                    return RTy::Path(self.prim_q("bool", strict).to_string());
-                }
-                self.int_ty_q(size, self.int_signed(&ty), strict)
-            }
-            Kind::Float => match ty.size().unwrap_or(0) {
-                4 => RTy::Path(self.prim_q("f32", strict).to_string()),
-                8 => RTy::Path(self.prim_q("f64", strict).to_string()),
-                s => self.int_ty_q(s, false, strict),
+        match self.shape(id, depth, strict) {
+            Shape::Path(p) => RTy::Path(p.to_string()),
+            Shape::Item(id) => RTy::Path(self.name(id).into_owned()),
+            Shape::Int { size, signed } => self.int_ty_q(size, signed, strict),
+            Shape::Ptr { mutable, target } => RTy::Ptr {
+                mutable,
+                inner: Box::new(self.rty_at(target, depth + 1, strict)),
             },
-            Kind::Ptr => {
-                let target = ty.size_or_type();
-                if let Ok(t) = self.btf.skip_mods_and_typedefs(target) {
-                    if t.kind() == Kind::FuncProto {
-                        return self.fn_ptr(&t, depth, strict);
-                    }
-                }
-                let mutable = !self.points_to_const(target);
-                RTy::Ptr {
-                    mutable,
-                    inner: Box::new(self.rty_at(target, depth + 1, strict)),
-                }
-            }
-            Kind::Array => match ty.array() {
-                Some(a) => RTy::Array {
-                    elem: Box::new(self.rty_at(a.elem_type, depth + 1, strict)),
-                    len: u64::from(a.nelems),
+            Shape::Array { elem, len } => RTy::Array {
+                elem: Box::new(self.rty_at(elem, depth + 1, strict)),
+                len,
+            },
+            Shape::Same(inner) => self.rty_at(inner, depth + 1, strict),
+            Shape::Fn(proto) => match self.fn_sig(&proto) {
+                None => RTy::Ptr {
+                    mutable: true,
+                    inner: Box::new(RTy::Path("::core::ffi::c_void".to_string())),
                 },
-                None => unit(),
+                Some(sig) => RTy::FnPtr {
+                    params: (sig.params.iter())
+                        .map(|&p| self.rty_at(p, depth + 1, strict))
+                        .collect(),
+                    variadic: sig.variadic,
+                    ret: sig.ret.map(|r| Box::new(self.rty_at(r, depth + 1, strict))),
+                },
             },
-            Kind::Enum | Kind::Enum64 if self.is_enum_as_int(id) => {
-                self.int_ty_q(ty.size().unwrap_or(4), ty.enum_signed(), strict)
-            }
-            Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Fwd | Kind::Typedef => {
-                RTy::Path(self.name(id).into_owned())
-            }
-            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-                self.rty_at(ty.size_or_type(), depth + 1, strict)
-            }
-            Kind::FuncProto => self.fn_ptr(&ty, depth, strict),
-            _ => unit(),
         }
     }
 
@@ -1194,40 +1226,58 @@ impl<'a, 'b> Plan<'a, 'b> {
         }
         false
     }
+}
 
-    /// `Option<unsafe extern "C" fn(..) -> R>` for a function prototype.
-    fn fn_ptr(&self, proto: &Type<'_>, depth: u32, strict: bool) -> RTy {
-        let mut params = Vec::new();
-        let mut variadic = false;
-        let count = proto.vlen() as usize;
-        for (i, p) in proto.params().enumerate() {
-            if p.type_id == 0 && i + 1 == count {
-                variadic = true;
-            } else {
-                params.push(self.rty_at(p.type_id, depth + 1, strict));
-            }
-        }
-        let ret = match proto.ref_type() {
-            Some(0) | None => None,
-            Some(r) => Some(Box::new(self.rty_at(r, depth + 1, strict))),
-        };
-        let void_ptr = || RTy::Ptr {
-            mutable: true,
-            inner: Box::new(RTy::Path("::core::ffi::c_void".to_string())),
-        };
-        // C-variadic pointers need a named parameter; the btf crate knows
-        // function pointers of up to 7 parameters and no variadic ones.
-        if variadic && params.is_empty()
-            || self.layout == Layout::Relocatable && (variadic || params.len() > 7)
-        {
-            return void_ptr();
-        }
-        RTy::FnPtr {
-            params,
-            variadic,
-            ret,
-        }
-    }
+/// One level of a field type ([`Plan::shape`]).
+enum Shape<'a> {
+    /// A path or primitive.
+    Path(&'static str),
+    /// An emitted item, by its name.
+    Item(TypeId),
+    /// An integer of `size` bytes (`[u8; size]` when Rust has none).
+    Int {
+        size: u32,
+        signed: bool,
+    },
+    Ptr {
+        mutable: bool,
+        target: TypeId,
+    },
+    Array {
+        elem: TypeId,
+        len: u64,
+    },
+    /// What a modifier or type tag leaves as it is.
+    Same(TypeId),
+    /// A function pointer, from its prototype.
+    Fn(Type<'a>),
+}
+
+/// What [`Plan::fn_sig`] finds.
+struct FnSig {
+    /// Parameter types (without a trailing `...`).
+    params: Vec<TypeId>,
+    /// A trailing `...`.
+    variadic: bool,
+    /// Return type (`None`: void).
+    ret: Option<TypeId>,
+}
+
+/// The Rust integer of `size` bytes (`None`: there is none).
+fn int_prim(size: u32, signed: bool) -> Option<&'static str> {
+    Some(match (size, signed) {
+        (1, false) => "u8",
+        (1, true) => "i8",
+        (2, false) => "u16",
+        (2, true) => "i16",
+        (4, false) => "u32",
+        (4, true) => "i32",
+        (8, false) => "u64",
+        (8, true) => "i64",
+        (16, false) => "u128",
+        (16, true) => "i128",
+        _ => return None,
+    })
 }
 
 /// [`crate::MAX_OUTPUT_PER_INPUT_BYTE`] times the size of the BTF (base

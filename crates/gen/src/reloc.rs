@@ -9,13 +9,12 @@
 
 use std::borrow::Cow;
 
-use crate::names::FxHashMap as HashMap;
-
 use btfkit_model::{Kind, Type};
 
-use crate::names::{dedup_in_order, is_keyword, push_i64, push_ident, push_u64, Scope};
-use crate::plan::Plan;
-use crate::render::{brace_on_own_line, const_line, typed_line};
+use crate::names::{is_keyword, push_ident, push_u64, Scope};
+use crate::plan::{Member, Plan};
+use crate::render::{brace_on_own_line, typed_line};
+use crate::walk::{self, push_doc_name, push_literal, Emitter, Scratch};
 use crate::{Error, Out};
 
 /// Whether `s` is a C identifier (what `#[btf(name = "...")]` accepts).
@@ -29,138 +28,105 @@ fn is_c_ident(s: &str) -> bool {
 
 /// Writes the relocatable module body.
 pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut Out<'_>) -> Result<(), Error> {
-    let mut values = Scope::with_capacity(plan.anon_enumerators());
-    // Sized for the enumerators of anonymous enums, so the tables rarely grow.
-    let mut consts_seen: HashMap<Cow<'_, str>, u64> =
-        HashMap::with_capacity_and_hasher(values.capacity(), Default::default());
-    let mut scratch = Scratch::default();
-    for &id in &plan.items {
-        let ty = plan.btf.type_by_id(id)?;
-        match ty.kind() {
-            Kind::Struct | Kind::Union => write_composite(plan, &ty, out, &mut scratch)?,
-            Kind::Enum | Kind::Enum64 => {
-                if !plan.is_enum_as_int(id) {
-                    write_enum(plan, &ty, out, &mut scratch);
-                }
-                if plan.raw_name(&ty).is_empty() {
-                    write_enum_consts(plan, &ty, &mut values, &mut consts_seen, out, &mut scratch);
-                }
-            }
-            Kind::Typedef if !plan.is_absorbed(id) => {
-                out.push_str("\n/// `typedef ");
-                out.push_str(plan.raw_name(&ty));
-                out.push_str("`.\n");
-                let Scratch { head, ty: text, .. } = &mut scratch;
-                head.clear();
-                head.push_str("pub type ");
-                head.push_str(&plan.name(id));
-                head.push_str(" =");
-                text.clear();
-                let target = ty.size_or_type();
-                plan.write_ty(text, target, true, out.left(plan))?;
-                typed_line(out, 0, head, text, || plan.rty_alias(target), ";");
-            }
-            Kind::Fwd => {
-                let kw = if ty.fwd_is_union() { "union" } else { "struct" };
-                out.push_str("\n/// `");
-                out.push_str(kw);
-                out.push(' ');
-                out.push_str(plan.raw_name(&ty));
-                out.push_str(
-                    "`: declared but not defined in this BTF.\n#[::btf::relocatable]\npub ",
-                );
-                out.push_str(kw);
-                out.push(' ');
-                out.push_str(&plan.name(id));
-                out.push_str(" {}\n");
-            }
-            _ => {}
-        }
-        out.item_done(plan)?;
-    }
-    Ok(())
+    let values = Scope::with_capacity(plan.anon_enumerators());
+    walk::emit(plan, out, &mut Relocatable::default(), values)
 }
 
-/// Buffers reused from item to item.
+/// The relocatable layout's [`Emitter`].
 #[derive(Default)]
-struct Scratch<'a> {
-    head: String,
-    ty: String,
-    value: String,
+struct Relocatable<'a> {
     names: Vec<(&'a str, Cow<'a, str>)>,
+    members: Vec<Member<'a>>,
 }
 
-fn write_composite<'a>(
-    plan: &Plan<'a, '_>,
-    ty: &Type<'_>,
-    out: &mut Out<'_>,
-    scratch: &mut Scratch<'a>,
-) -> Result<(), Error> {
-    let kw = if ty.kind() == Kind::Union {
-        "union"
-    } else {
-        "struct"
-    };
-    let raw = plan.raw_name(ty);
-    let size = ty.size().unwrap_or(0);
-    if raw.is_empty() {
-        out.push_str("\n/// An anonymous ");
-        out.push_str(kw);
-    } else {
-        out.push_str("\n/// `");
+impl<'a> Emitter<'a> for Relocatable<'a> {
+    const CONSTS_APART: bool = true;
+
+    fn composite(
+        &mut self,
+        plan: &Plan<'a, '_>,
+        ty: &Type<'_>,
+        out: &mut Out<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<(), Error> {
+        let kw = if ty.kind() == Kind::Union {
+            "union"
+        } else {
+            "struct"
+        };
+        push_doc_name(out, kw, plan.raw_name(ty));
+        out.push_str(" (");
+        push_u64(out, u64::from(ty.size().unwrap_or(0)));
+        out.push_str(" bytes in this BTF).\n#[::btf::relocatable]\npub ");
         out.push_str(kw);
         out.push(' ');
-        out.push_str(raw);
-        out.push('`');
+        let name = plan.name(ty.id());
+        out.push_str(&name);
+        if ty.vlen() == 0 {
+            out.push_str(" {}\n");
+            return Ok(());
+        }
+        out.push_str(if brace_on_own_line(kw, &name) {
+            "\n{\n"
+        } else {
+            " {\n"
+        });
+        let Scratch { head, ty: text, .. } = scratch;
+        plan.members_into(ty, &mut self.names, &mut self.members);
+        for m in &self.members {
+            match m.renamed() {
+                Some("") => out.push_str("    #[btf(anon)]\n"),
+                Some(n) if is_c_ident(n) => {
+                    out.push_str("    #[btf(name = \"");
+                    out.push_str(n);
+                    out.push_str("\")]\n");
+                }
+                _ => {}
+            }
+            if m.bits > 0 {
+                out.push_str("    #[btf(bits = ");
+                push_u64(out, u64::from(m.bits));
+                out.push_str(")]\n");
+            }
+            head.clear();
+            head.push_str("pub ");
+            push_ident(head, &m.plain);
+            head.push(':');
+            text.clear();
+            plan.write_ty(text, m.type_id, false, out.left(plan))?;
+            typed_line(out, 4, head, text, || plan.rty(m.type_id), ",");
+        }
+        out.push_str("}\n");
+        Ok(())
     }
-    out.push_str(" (");
-    push_u64(out, u64::from(size));
-    out.push_str(" bytes in this BTF).\n#[::btf::relocatable]\npub ");
-    out.push_str(kw);
-    out.push(' ');
-    let name = plan.name(ty.id());
-    out.push_str(&name);
-    if ty.vlen() == 0 {
+
+    fn enumeration(
+        &mut self,
+        plan: &Plan<'a, '_>,
+        ty: &Type<'_>,
+        out: &mut Out<'_>,
+        scratch: &mut Scratch,
+    ) {
+        write_enum(plan, ty, out, scratch);
+    }
+
+    fn const_repr(&self, plan: &Plan<'a, '_>, ty: &Type<'_>) -> Option<Cow<'static, str>> {
+        let repr = enum_repr(ty.size().unwrap_or(4), ty.enum_signed());
+        Some(Cow::Borrowed(plan.prim(repr)))
+    }
+
+    fn fwd(&mut self, plan: &Plan<'a, '_>, ty: &Type<'_>, out: &mut Out<'_>) {
+        let kw = if ty.fwd_is_union() { "union" } else { "struct" };
+        out.push_str("/// `");
+        out.push_str(kw);
+        out.push(' ');
+        out.push_str(plan.raw_name(ty));
+        out.push_str("`: declared but not defined in this BTF.\n#[::btf::relocatable]\npub ");
+        out.push_str(kw);
+        out.push(' ');
+        out.push_str(&plan.name(ty.id()));
         out.push_str(" {}\n");
-        return Ok(());
     }
-    out.push_str(if brace_on_own_line(kw, &name) {
-        "\n{\n"
-    } else {
-        " {\n"
-    });
-    let Scratch {
-        head,
-        ty: text,
-        names,
-        ..
-    } = scratch;
-    plan.member_names_into(ty, names);
-    for (m, (btf_name, member)) in ty.members().zip(names.iter()) {
-        let btf_name = *btf_name;
-        let (_, bits) = plan.member_bits(ty, &m);
-        if btf_name.is_empty() {
-            out.push_str("    #[btf(anon)]\n");
-        } else if member != btf_name && is_c_ident(btf_name) {
-            out.push_str("    #[btf(name = \"");
-            out.push_str(btf_name);
-            out.push_str("\")]\n");
-        }
-        if bits > 0 {
-            out.push_str("    #[btf(bits = ");
-            push_u64(out, u64::from(bits));
-            out.push_str(")]\n");
-        }
-        head.clear();
-        head.push_str("pub ");
-        push_ident(head, member);
-        head.push(':');
-        text.clear();
-        plan.write_ty(text, m.type_id, false, out.left(plan))?;
-        typed_line(out, 4, head, text, || plan.rty(m.type_id), ",");
-    }
-    out.push_str("}\n");
-    Ok(())
 }
 
 /// `#[repr]` type of a relocatable enum.
@@ -177,20 +143,7 @@ fn enum_repr(size: u32, signed: bool) -> &'static str {
     }
 }
 
-/// Appends an enumerator value as a literal of its enum's signedness and size.
-fn push_literal(s: &mut String, value: u64, size: u32, signed: bool) {
-    let bits = (size.clamp(1, 8)) * 8;
-    if signed {
-        let shift = 64 - bits;
-        push_i64(s, ((value << shift) as i64) >> shift);
-    } else if bits == 64 {
-        push_u64(s, value);
-    } else {
-        push_u64(s, value & ((1u64 << bits) - 1));
-    }
-}
-
-fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut Out<'_>, scratch: &mut Scratch<'_>) {
+fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut Out<'_>, scratch: &mut Scratch) {
     let raw = plan.raw_name(ty);
     let size = ty.size().unwrap_or(4);
     let signed = ty.enum_signed();
@@ -201,11 +154,11 @@ fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut Out<'_>, scratch: &m
         "enum"
     };
     if raw.is_empty() {
-        out.push_str("\n/// An anonymous ");
+        out.push_str("/// An anonymous ");
         out.push_str(kind);
         out.push_str(" (");
     } else {
-        out.push_str("\n/// `enum ");
+        out.push_str("/// `enum ");
         out.push_str(raw);
         out.push_str("` (");
         out.push_str(kind);
@@ -225,18 +178,13 @@ fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut Out<'_>, scratch: &m
         return;
     }
     out.push('\n');
-    let mut names: Vec<(&str, Cow<'_, str>)> = ty
-        .enum_values()
-        .map(|v| plan.plain_at(v.name_off))
-        .collect();
-    dedup_in_order(&mut names, "_");
     let value = &mut scratch.value;
-    for (v, (_, name)) in ty.enum_values().zip(&names) {
+    for (v, name) in plan.enumerators(ty) {
         value.clear();
-        push_literal(value, v.value, size, signed);
-        let raw_prefix = if is_keyword(name) { 2 } else { 0 };
+        push_literal(value, v, size, signed);
+        let raw_prefix = if is_keyword(&name) { 2 } else { 0 };
         out.push_str("    ");
-        push_ident(out, name);
+        push_ident(out, &name);
         if 4 + raw_prefix + name.len() + 3 + value.len() < 100 {
             out.push_str(" = ");
         } else {
@@ -246,41 +194,4 @@ fn write_enum(plan: &Plan<'_, '_>, ty: &Type<'_>, out: &mut Out<'_>, scratch: &m
         out.push_str(",\n");
     }
     out.push_str("}\n");
-}
-
-/// Plain constants for an anonymous enum's enumerators (values of this BTF).
-fn write_enum_consts<'a>(
-    plan: &Plan<'a, '_>,
-    ty: &Type<'_>,
-    values: &mut Scope<'a>,
-    seen: &mut HashMap<Cow<'a, str>, u64>,
-    out: &mut Out<'_>,
-    scratch: &mut Scratch<'_>,
-) {
-    let size = ty.size().unwrap_or(4);
-    let signed = ty.enum_signed();
-    let repr = plan.prim(enum_repr(size, signed));
-    let mut first = true;
-    let Scratch { head, value, .. } = scratch;
-    for v in ty.enum_values() {
-        let base = plan.plain_at(v.name_off).1;
-        if seen.get(&*base) == Some(&v.value) {
-            continue;
-        }
-        let name = if values.try_take_cow(base.clone()) {
-            seen.insert(base.clone(), v.value);
-            base
-        } else {
-            Cow::Owned(values.take_numbered(&base, "__"))
-        };
-        if first {
-            out.push('\n');
-            first = false;
-        }
-        head.clear();
-        push_ident(head, &name);
-        value.clear();
-        push_literal(value, v.value, size, signed);
-        const_line(out, 0, head, repr, value);
-    }
 }
