@@ -83,25 +83,56 @@ fn opaque(vis: &syn::Visibility, name: &syn::Ident, attrs: &[Attribute]) -> Toke
     }
 }
 
+/// A descriptor record as the macro spells it: literal text, and the field
+/// types it leaves to `BtfField::TY` (see `btf::__private::Piece`).
+#[derive(Default)]
+struct Record {
+    pieces: Vec<TokenStream>,
+    text: String,
+}
+
+impl Record {
+    fn text(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+    fn ty(&mut self, ty: &syn::Type) {
+        self.flush();
+        self.pieces
+            .push(quote!(::btf::__private::Piece::Ty(<#ty as ::btf::__private::BtfField>::TY)));
+    }
+    fn flush(&mut self) {
+        if !self.text.is_empty() {
+            let text = std::mem::take(&mut self.text);
+            self.pieces
+                .push(quote!(::btf::__private::Piece::Text(#text)));
+        }
+    }
+    fn finish(mut self) -> Vec<TokenStream> {
+        self.flush();
+        self.pieces
+    }
+}
+
 /// The `Relocatable` impl carrying the descriptor, and (on BPF) the static
-/// that puts its encoding into `.btfkit.types`.
-fn descriptor_static(name: &syn::Ident, desc: TokenStream) -> TokenStream {
+/// that puts its record into `.btfkit.types`.
+fn descriptor_static(name: &syn::Ident, record: Record) -> TokenStream {
     let stat = format_ident!("__BTFKIT_TYPE_{}", name);
+    let pieces = record.finish();
     quote! {
-        // SAFETY: made by #[btf::relocatable]; the descriptor is this type's.
+        // SAFETY: made by #[btf::relocatable]; the record is this type's.
         unsafe impl ::btf::Relocatable for #name {
-            const DESC: &'static ::btf::__private::Desc = &#desc;
+            const PIECES: &'static [::btf::__private::Piece] = &[#(#pieces),*];
         }
 
         #[cfg(target_arch = "bpf")]
         const _: () = {
             const LEN: ::core::primitive::usize =
-                ::btf::__private::encoded_len(<#name as ::btf::Relocatable>::DESC);
+                ::btf::__private::pieces_len(<#name as ::btf::Relocatable>::PIECES);
             #[used]
             #[link_section = ".btfkit.types"]
             #[allow(non_upper_case_globals)]
             static #stat: [::core::primitive::u8; LEN] =
-                ::btf::__private::encode::<LEN>(<#name as ::btf::Relocatable>::DESC);
+                ::btf::__private::assemble::<LEN>(<#name as ::btf::Relocatable>::PIECES);
         };
     }
 }
@@ -165,10 +196,14 @@ fn composite<'a>(
     let btf_name = strip_raw(name);
     let kind = if union { quote!(Union) } else { quote!(Struct) };
     let mut shadow_fields = Vec::new();
-    let mut descs = Vec::new();
     // Named members' Rust names, and the types of the anonymous members.
     let mut own_names = Vec::new();
     let mut anon_types = Vec::new();
+    let mut record = Record::default();
+    record.text(&format!(
+        "BTFKIT1 {} {btf_name}{{",
+        if union { "union" } else { "struct" }
+    ));
     for f in fields {
         let Some(ident) = &f.ident else { continue };
         let a = field_attrs(&f.attrs)?;
@@ -181,6 +216,17 @@ fn composite<'a>(
             .map(syn::LitStr::value)
             .filter(|n| *n != fname)
             .unwrap_or_default();
+        record.text(if anon { "?" } else { "" });
+        record.text(&fname);
+        if !member_btf_name.is_empty() {
+            record.text(&format!("@{member_btf_name}"));
+        }
+        record.text(":");
+        record.ty(ty);
+        if bits > 0 {
+            record.text(&format!("/{bits}"));
+        }
+        record.text(";");
         if anon {
             anon_types.push(ty.clone());
         } else {
@@ -189,27 +235,10 @@ fn composite<'a>(
         shadow_fields.push(quote! {
             pub #ident: <#ty as ::btf::__private::BtfField>::Shadow
         });
-        descs.push(quote! {
-            ::btf::__private::Field {
-                name: #fname,
-                btf_name: #member_btf_name,
-                ty: <#ty as ::btf::__private::BtfField>::TY,
-                bits: #bits,
-                anon: #anon,
-            }
-        });
     }
+    record.text("}\n");
     let opaque = opaque(vis, name, attrs);
-    let desc = descriptor_static(
-        name,
-        quote! {
-            ::btf::__private::Desc::Composite {
-                union: #union,
-                name: #btf_name,
-                fields: &[#(#descs),*],
-            }
-        },
-    );
+    let desc = descriptor_static(name, record);
     // The deref chain: the anonymous members' shadows, depth-first, then
     // what follows this type in its parent's chain.
     let mut target = quote!(__BtfNext);
@@ -292,7 +321,11 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
     let name = &e.ident;
     let btf_name = strip_raw(name);
     let mut next: i128 = 0;
-    let mut values = Vec::new();
+    let mut record = Record::default();
+    record.text(&format!(
+        "BTFKIT1 enum {btf_name}:{size}:{}{{",
+        if signed { 's' } else { 'u' }
+    ));
     let mut enumerators = Vec::new();
     let bits = size * 8;
     let (min, max): (i128, i128) = if signed {
@@ -317,27 +350,16 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
             ));
         }
         let vname = strip_raw(&v.ident);
-        // Unsigned values above i64::MAX keep their bits (the encoder prints
-        // an unsigned enum's values as u64).
-        let value = next as i64;
-        values.push(quote!((#vname, #value)));
+        // In range for the repr (checked above), so printed as is.
+        record.text(&format!("{vname}={next};"));
         enumerators.push(&v.ident);
         next += 1;
     }
     let enumerators_ident = format_ident!("__btf_enumerators_{}", name);
     let enum_vis = &e.vis;
+    record.text("}\n");
     let opaque = opaque(&e.vis, name, &e.attrs);
-    let desc = descriptor_static(
-        name,
-        quote! {
-            ::btf::__private::Desc::Enum {
-                name: #btf_name,
-                size: #size,
-                signed: #signed,
-                values: &[#(#values),*],
-            }
-        },
-    );
+    let desc = descriptor_static(name, record);
     Ok(quote! {
         #opaque
 

@@ -93,9 +93,10 @@ pub use btf_macros::{
 /// Only `#[btf::relocatable]` implements it, together with the descriptor the
 /// link step reads.
 pub unsafe trait Relocatable: __private::BtfField {
-    /// The descriptor the link step reads (hidden: the format is btfkit's own).
+    /// The descriptor record the link step reads, in pieces (hidden: the
+    /// format is btfkit's own).
     #[doc(hidden)]
-    const DESC: &'static __private::Desc;
+    const PIECES: &'static [__private::Piece];
 }
 
 mod descriptor;
