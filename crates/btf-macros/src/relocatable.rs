@@ -83,6 +83,54 @@ fn opaque(vis: &syn::Visibility, name: &syn::Ident, attrs: &[Attribute]) -> Toke
     }
 }
 
+/// `#[btf::opaque]` / `#[btf::opaque(union)]` on `struct name;`: a pointee
+/// with no members and no descriptor (the link step writes it as a FWD, as
+/// clang does for a type only pointed to). It is no query root, and its
+/// shadow has no fields, named so that the error of a path going into it
+/// says what to do.
+pub(crate) fn expand_opaque(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let union = match attr.to_string().as_str() {
+        "" => false,
+        "union" => true,
+        _ => {
+            return Err(syn::Error::new(
+                attr.span(),
+                "#[btf::opaque] takes nothing or `union`",
+            ))
+        }
+    };
+    let item: syn::ItemStruct = syn::parse2(item)?;
+    if !matches!(item.fields, Fields::Unit) || !item.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            item.span(),
+            "#[btf::opaque] applies to a unit struct: `struct name;`",
+        ));
+    }
+    let name = &item.ident;
+    let btf_name = strip_raw(name);
+    let shadow = format_ident!(
+        "{}_is_opaque__add_it_to_the_btfkit_gen_types_to_go_into_it",
+        btf_name
+    );
+    let kind = if union { quote!(Union) } else { quote!(Struct) };
+    let opaque = opaque(&item.vis, name, &item.attrs);
+    let vis = &item.vis;
+    Ok(quote! {
+        #opaque
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #shadow;
+
+        // SAFETY: a named reference, no layout: the pointee of pointer fields.
+        unsafe impl ::btf::__private::BtfField for #name {
+            const TY: &'static ::btf::__private::Ty =
+                &::btf::__private::Ty::Named(::btf::__private::NamedKind::#kind, #btf_name);
+            type Shadow = #shadow;
+        }
+    })
+}
+
 /// A descriptor record as the macro spells it: literal text, and the field
 /// types it leaves to `BtfField::TY` (see `btf::__private::Piece`).
 #[derive(Default)]

@@ -50,6 +50,7 @@ fn generate_bindings() {
         roots: ROOTS.iter().map(|s| s.to_string()).collect(),
         source: Some(btfkit_gen::Source::new(VMLINUX, &data)),
         include_safe: false,
+        opaque_pointees: false,
     };
     let start = Instant::now();
     let text = btfkit_gen::generate(&btf, &opts).unwrap();

@@ -37,6 +37,23 @@ pub(crate) fn emit(plan: &Plan<'_, '_>, out: &mut Out<'_>) -> Result<(), Error> 
     for &id in &plan.items {
         let ty = plan.btf.type_by_id(id)?;
         match ty.kind() {
+            Kind::Struct | Kind::Union if plan.is_opaque(id) => {
+                let union = ty.kind() == Kind::Union;
+                out.push_str("\n/// `");
+                out.push_str(if union { "union " } else { "struct " });
+                out.push_str(plan.raw_name(&ty));
+                out.push_str(
+                    "`, only pointed to: add it to the types of `btfkit gen` to go into it.\n",
+                );
+                out.push_str(if union {
+                    "#[::btf::opaque(union)]"
+                } else {
+                    "#[::btf::opaque]"
+                });
+                out.push_str("\npub struct ");
+                out.push_str(&plan.name(id));
+                out.push_str(";\n");
+            }
             Kind::Struct | Kind::Union => write_composite(plan, &ty, out, &mut scratch)?,
             Kind::Enum | Kind::Enum64 => {
                 if !plan.is_enum_as_int(id) {

@@ -78,6 +78,7 @@ fn kernel(label: &str, path: &Path) {
         roots: ROOTS.iter().map(|s| s.to_string()).collect(),
         source: Some(Source::new(path.display().to_string(), &data)),
         include_safe: false,
+        opaque_pointees: false,
     };
     let text = generate(&btf, &opts).unwrap();
     assert!(

@@ -167,8 +167,8 @@ pub const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
 /// Writes `btfkit gen` bindings of the running kernel for `roots` to
 /// `examples/<path>` (rewritten only when they change, so builds stay
-/// incremental).
-pub fn generate_bindings(roots: &[&str], path: &str) {
+/// incremental); `opaque_pointees` as `btfkit gen --opaque-pointees`.
+pub fn generate_bindings(roots: &[&str], path: &str, opaque_pointees: bool) {
     let data = std::fs::read(VMLINUX).unwrap();
     let btf = btfkit_model::Btf::parse(&data).unwrap();
     let opts = btfkit_gen::Options {
@@ -176,6 +176,7 @@ pub fn generate_bindings(roots: &[&str], path: &str) {
         roots: roots.iter().map(|s| s.to_string()).collect(),
         source: Some(btfkit_gen::Source::new(VMLINUX, &data)),
         include_safe: false,
+        opaque_pointees,
     };
     let text = btfkit_gen::generate(&btf, &opts).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
