@@ -68,12 +68,29 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
 }
 
 fn opaque(vis: &syn::Visibility, name: &syn::Ident, attrs: &[Attribute]) -> TokenStream {
+    opaque_with(
+        vis,
+        name,
+        attrs,
+        quote! {
+            ///
+            /// A `#[btf::relocatable]` type: a reference point for CO-RE queries, with
+            /// no fields of its own and size 0 (see the `btf` crate).
+        },
+    )
+}
+
+/// The opaque struct, with `note` after the item's own doc comments.
+fn opaque_with(
+    vis: &syn::Visibility,
+    name: &syn::Ident,
+    attrs: &[Attribute],
+    note: TokenStream,
+) -> TokenStream {
     let docs: Vec<&Attribute> = attrs.iter().filter(|a| a.path().is_ident("doc")).collect();
     quote! {
         #(#docs)*
-        ///
-        /// A `#[btf::relocatable]` type: a reference point for CO-RE queries, with
-        /// no fields of its own and size 0 (see the `btf` crate).
+        #note
         #[repr(C)]
         #[allow(non_camel_case_types)]
         #vis struct #name {
@@ -113,7 +130,15 @@ pub(crate) fn expand_opaque(attr: TokenStream, item: TokenStream) -> syn::Result
         btf_name
     );
     let kind = if union { quote!(Union) } else { quote!(Struct) };
-    let opaque = opaque(&item.vis, name, &item.attrs);
+    let opaque = opaque_with(
+        &item.vis,
+        name,
+        &item.attrs,
+        quote! {
+            ///
+            /// A `#[btf::opaque]` pointee: no members, size 0, no query root.
+        },
+    );
     let vis = &item.vis;
     Ok(quote! {
         #opaque
