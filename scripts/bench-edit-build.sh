@@ -5,6 +5,7 @@
 #   crate   - the `btfkit gen` bindings in their own crate (the example as is)
 #   module  - the same bindings as `mod vmlinux;` inside the program crate
 # Usage: bash scripts/bench-edit-build.sh [COLD_RUNS] [EDIT_RUNS]
+# (BENCH_LAYOUTS="crate" measures one layout only.)
 # Needs the bindings: btfkit gen ... -o examples/tcpconnect/vmlinux/src/vmlinux.rs
 # (the command is in examples/tcpconnect/src/main.rs). Not a test: long.
 set -euo pipefail
@@ -34,7 +35,7 @@ sed -e "s|path = \"../../crates/btf\"|path = \"$root/crates/btf\"|" \
 build="$BTFKIT_CARGO build --release --target bpfel-unknown-none -q"
 export RUSTC=$BTFKIT_RUSTC RUSTFLAGS="-C debuginfo=2 -C link-arg=--btf"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for layout in crate module; do
+for layout in ${BENCH_LAYOUTS:-crate module}; do
     dir=$work/$layout
     echo "== $layout: cold (fresh target directory each run)"
     farm-bench -n "$cold_runs" --warmup 0 --timeout 3000 -- \

@@ -19,6 +19,16 @@ pub fn relocatable(attr: TokenStream, item: TokenStream) -> TokenStream {
         .into()
 }
 
+/// Declares a struct or union that relocatable types only point to, with no
+/// members of its own (`btfkit gen --opaque-pointees`): `#[btf::opaque] pub
+/// struct mm_struct;`, `#[btf::opaque(union)] pub struct foo;`.
+#[proc_macro_attribute]
+pub fn opaque(attr: TokenStream, item: TokenStream) -> TokenStream {
+    relocatable::expand_opaque(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
 /// One step of an access path.
 enum Seg {
     /// `.name` (or the first name).

@@ -68,12 +68,29 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
 }
 
 fn opaque(vis: &syn::Visibility, name: &syn::Ident, attrs: &[Attribute]) -> TokenStream {
+    opaque_with(
+        vis,
+        name,
+        attrs,
+        quote! {
+            ///
+            /// A `#[btf::relocatable]` type: a reference point for CO-RE queries, with
+            /// no fields of its own and size 0 (see the `btf` crate).
+        },
+    )
+}
+
+/// The opaque struct, with `note` after the item's own doc comments.
+fn opaque_with(
+    vis: &syn::Visibility,
+    name: &syn::Ident,
+    attrs: &[Attribute],
+    note: TokenStream,
+) -> TokenStream {
     let docs: Vec<&Attribute> = attrs.iter().filter(|a| a.path().is_ident("doc")).collect();
     quote! {
         #(#docs)*
-        ///
-        /// A `#[btf::relocatable]` type: a reference point for CO-RE queries, with
-        /// no fields of its own and size 0 (see the `btf` crate).
+        #note
         #[repr(C)]
         #[allow(non_camel_case_types)]
         #vis struct #name {
@@ -83,25 +100,112 @@ fn opaque(vis: &syn::Visibility, name: &syn::Ident, attrs: &[Attribute]) -> Toke
     }
 }
 
+/// `#[btf::opaque]` / `#[btf::opaque(union)]` on `struct name;`: a pointee
+/// with no members and no descriptor (the link step writes it as a FWD, as
+/// clang does for a type only pointed to). It is no query root, and its
+/// shadow has no fields, named so that the error of a path going into it
+/// says what to do.
+pub(crate) fn expand_opaque(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let union = match attr.to_string().as_str() {
+        "" => false,
+        "union" => true,
+        _ => {
+            return Err(syn::Error::new(
+                attr.span(),
+                "#[btf::opaque] takes nothing or `union`",
+            ))
+        }
+    };
+    let item: syn::ItemStruct = syn::parse2(item)?;
+    if !matches!(item.fields, Fields::Unit) || !item.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            item.span(),
+            "#[btf::opaque] applies to a unit struct: `struct name;`",
+        ));
+    }
+    let name = &item.ident;
+    let btf_name = strip_raw(name);
+    let shadow = format_ident!(
+        "{}_is_opaque__add_it_to_the_btfkit_gen_types_to_go_into_it",
+        btf_name
+    );
+    let kind = if union { quote!(Union) } else { quote!(Struct) };
+    let opaque = opaque_with(
+        &item.vis,
+        name,
+        &item.attrs,
+        quote! {
+            ///
+            /// A `#[btf::opaque]` pointee: no members, size 0, no query root.
+        },
+    );
+    let vis = &item.vis;
+    Ok(quote! {
+        #opaque
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #shadow;
+
+        // SAFETY: a named reference, no layout: the pointee of pointer fields.
+        unsafe impl ::btf::__private::BtfField for #name {
+            const TY: &'static ::btf::__private::Ty =
+                &::btf::__private::Ty::Named(::btf::__private::NamedKind::#kind, #btf_name);
+            type Shadow = #shadow;
+        }
+    })
+}
+
+/// A descriptor record as the macro spells it: literal text, and the field
+/// types it leaves to `BtfField::TY` (see `btf::__private::Piece`).
+#[derive(Default)]
+struct Record {
+    pieces: Vec<TokenStream>,
+    text: String,
+}
+
+impl Record {
+    fn text(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+    fn ty(&mut self, ty: &syn::Type) {
+        self.flush();
+        self.pieces
+            .push(quote!(::btf::__private::Piece::Ty(<#ty as ::btf::__private::BtfField>::TY)));
+    }
+    fn flush(&mut self) {
+        if !self.text.is_empty() {
+            let text = std::mem::take(&mut self.text);
+            self.pieces
+                .push(quote!(::btf::__private::Piece::Text(#text)));
+        }
+    }
+    fn finish(mut self) -> Vec<TokenStream> {
+        self.flush();
+        self.pieces
+    }
+}
+
 /// The `Relocatable` impl carrying the descriptor, and (on BPF) the static
-/// that puts its encoding into `.btfkit.types`.
-fn descriptor_static(name: &syn::Ident, desc: TokenStream) -> TokenStream {
+/// that puts its record into `.btfkit.types`.
+fn descriptor_static(name: &syn::Ident, record: Record) -> TokenStream {
     let stat = format_ident!("__BTFKIT_TYPE_{}", name);
+    let pieces = record.finish();
     quote! {
-        // SAFETY: made by #[btf::relocatable]; the descriptor is this type's.
+        // SAFETY: made by #[btf::relocatable]; the record is this type's.
         unsafe impl ::btf::Relocatable for #name {
-            const DESC: &'static ::btf::__private::Desc = &#desc;
+            const PIECES: &'static [::btf::__private::Piece] = &[#(#pieces),*];
         }
 
         #[cfg(target_arch = "bpf")]
         const _: () = {
             const LEN: ::core::primitive::usize =
-                ::btf::__private::encoded_len(<#name as ::btf::Relocatable>::DESC);
+                ::btf::__private::pieces_len(<#name as ::btf::Relocatable>::PIECES);
             #[used]
             #[link_section = ".btfkit.types"]
             #[allow(non_upper_case_globals)]
             static #stat: [::core::primitive::u8; LEN] =
-                ::btf::__private::encode::<LEN>(<#name as ::btf::Relocatable>::DESC);
+                ::btf::__private::assemble::<LEN>(<#name as ::btf::Relocatable>::PIECES);
         };
     }
 }
@@ -165,10 +269,14 @@ fn composite<'a>(
     let btf_name = strip_raw(name);
     let kind = if union { quote!(Union) } else { quote!(Struct) };
     let mut shadow_fields = Vec::new();
-    let mut descs = Vec::new();
     // Named members' Rust names, and the types of the anonymous members.
     let mut own_names = Vec::new();
     let mut anon_types = Vec::new();
+    let mut record = Record::default();
+    record.text(&format!(
+        "BTFKIT1 {} {btf_name}{{",
+        if union { "union" } else { "struct" }
+    ));
     for f in fields {
         let Some(ident) = &f.ident else { continue };
         let a = field_attrs(&f.attrs)?;
@@ -181,6 +289,17 @@ fn composite<'a>(
             .map(syn::LitStr::value)
             .filter(|n| *n != fname)
             .unwrap_or_default();
+        record.text(if anon { "?" } else { "" });
+        record.text(&fname);
+        if !member_btf_name.is_empty() {
+            record.text(&format!("@{member_btf_name}"));
+        }
+        record.text(":");
+        record.ty(ty);
+        if bits > 0 {
+            record.text(&format!("/{bits}"));
+        }
+        record.text(";");
         if anon {
             anon_types.push(ty.clone());
         } else {
@@ -189,27 +308,10 @@ fn composite<'a>(
         shadow_fields.push(quote! {
             pub #ident: <#ty as ::btf::__private::BtfField>::Shadow
         });
-        descs.push(quote! {
-            ::btf::__private::Field {
-                name: #fname,
-                btf_name: #member_btf_name,
-                ty: <#ty as ::btf::__private::BtfField>::TY,
-                bits: #bits,
-                anon: #anon,
-            }
-        });
     }
+    record.text("}\n");
     let opaque = opaque(vis, name, attrs);
-    let desc = descriptor_static(
-        name,
-        quote! {
-            ::btf::__private::Desc::Composite {
-                union: #union,
-                name: #btf_name,
-                fields: &[#(#descs),*],
-            }
-        },
-    );
+    let desc = descriptor_static(name, record);
     // The deref chain: the anonymous members' shadows, depth-first, then
     // what follows this type in its parent's chain.
     let mut target = quote!(__BtfNext);
@@ -292,7 +394,11 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
     let name = &e.ident;
     let btf_name = strip_raw(name);
     let mut next: i128 = 0;
-    let mut values = Vec::new();
+    let mut record = Record::default();
+    record.text(&format!(
+        "BTFKIT1 enum {btf_name}:{size}:{}{{",
+        if signed { 's' } else { 'u' }
+    ));
     let mut enumerators = Vec::new();
     let bits = size * 8;
     let (min, max): (i128, i128) = if signed {
@@ -317,27 +423,16 @@ fn enumeration(e: syn::ItemEnum) -> syn::Result<TokenStream> {
             ));
         }
         let vname = strip_raw(&v.ident);
-        // Unsigned values above i64::MAX keep their bits (the encoder prints
-        // an unsigned enum's values as u64).
-        let value = next as i64;
-        values.push(quote!((#vname, #value)));
+        // In range for the repr (checked above), so printed as is.
+        record.text(&format!("{vname}={next};"));
         enumerators.push(&v.ident);
         next += 1;
     }
     let enumerators_ident = format_ident!("__btf_enumerators_{}", name);
     let enum_vis = &e.vis;
+    record.text("}\n");
     let opaque = opaque(&e.vis, name, &e.attrs);
-    let desc = descriptor_static(
-        name,
-        quote! {
-            ::btf::__private::Desc::Enum {
-                name: #btf_name,
-                size: #size,
-                signed: #signed,
-                values: &[#(#values),*],
-            }
-        },
-    );
+    let desc = descriptor_static(name, record);
     Ok(quote! {
         #opaque
 

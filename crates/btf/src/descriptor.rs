@@ -1,6 +1,7 @@
-//! Type descriptors: what `#[btf::relocatable]` records about a type, built at
-//! compile time from the field types' [`BtfField`] constants and encoded by
-//! `const fn` into the ASCII record the link step reads (grammar in DESIGN.md).
+//! Type descriptors: what `#[btf::relocatable]` records about a type, the
+//! ASCII record the link step reads (grammar in DESIGN.md), assembled at
+//! compile time from the text the macro spells and the field types'
+//! [`BtfField`] constants.
 
 /// The BTF shape of a field's type.
 #[derive(Debug)]
@@ -37,212 +38,136 @@ pub enum NamedKind {
     Enum,
 }
 
-/// One member of a relocatable struct or union.
+/// One piece of a record as `#[btf::relocatable]` spells it: text the macro
+/// writes itself (names, punctuation, bitfield widths, anonymous markers), or
+/// a field type it can only resolve through [`BtfField::TY`]. The static in
+/// `.btfkit.types` is [`assemble`]d from them, so const evaluation only
+/// copies text and walks the field types (a whole record built by `const
+/// fn` from a descriptor cost about 5 ms per type).
 #[derive(Debug)]
-pub struct Field {
-    /// The Rust name (`r#` stripped), which query paths use; also the BTF
-    /// name unless `anon` or `btf_name` says otherwise.
-    pub name: &'static str,
-    /// The BTF name from `#[btf(name = "...")]`, empty when it is `name`.
-    pub btf_name: &'static str,
-    /// Its type.
-    pub ty: &'static Ty,
-    /// Bitfield width, 0 when not a bitfield.
-    pub bits: u32,
-    /// An anonymous member in BTF.
-    pub anon: bool,
+pub enum Piece {
+    /// Literal record text.
+    Text(&'static str),
+    /// A field type (`*struct task_struct`, `[u1;16]`, grammar in DESIGN.md).
+    Ty(&'static Ty),
 }
 
-/// A whole type's descriptor.
-#[derive(Debug)]
-pub enum Desc {
-    /// A struct or union.
-    Composite {
-        /// A union (else a struct).
-        union: bool,
-        /// BTF name.
-        name: &'static str,
-        /// Members in declaration order.
-        fields: &'static [Field],
-    },
-    /// An enum.
-    Enum {
-        /// BTF name.
-        name: &'static str,
-        /// Size in bytes.
-        size: u32,
-        /// Signed values.
-        signed: bool,
-        /// Enumerators.
-        values: &'static [(&'static str, i64)],
-    },
+/// Copies `s` into `buf` at `at`; returns the end.
+const fn put(buf: &mut [u8], at: usize, s: &[u8]) -> usize {
+    // (`copy_from_slice` is const only from Rust 1.87, past the MSRV.)
+    let mut i = 0;
+    while i < s.len() {
+        buf[at + i] = s[i];
+        i += 1;
+    }
+    at + s.len()
 }
 
-/// A byte sink that only counts (when `N == 0` is used for measuring) or writes.
-struct Out<const N: usize> {
-    buf: [u8; N],
-    len: usize,
-    measure: bool,
+/// Number of decimal digits of `v`.
+const fn digits(v: u64) -> usize {
+    let mut n = 1;
+    let mut v = v / 10;
+    while v > 0 {
+        n += 1;
+        v /= 10;
+    }
+    n
 }
 
-impl<const N: usize> Out<N> {
-    const fn push(&mut self, b: u8) {
-        if !self.measure {
-            self.buf[self.len] = b;
-        }
-        self.len += 1;
-    }
-    const fn str(&mut self, s: &str) {
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            self.push(b[i]);
-            i += 1;
+/// Writes `v` in decimal into `buf` at `at`; returns the end.
+const fn put_uint(buf: &mut [u8], at: usize, v: u64) -> usize {
+    let end = at + digits(v);
+    let mut i = end;
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
         }
     }
-    const fn uint(&mut self, v: u64) {
-        let mut digits = [0u8; 20];
-        let mut n = 0;
-        let mut v = v;
-        loop {
-            digits[n] = b'0' + (v % 10) as u8;
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        while n > 0 {
-            n -= 1;
-            self.push(digits[n]);
-        }
-    }
-    const fn int(&mut self, v: i64) {
-        if v < 0 {
-            self.push(b'-');
-            self.uint(v.unsigned_abs());
-        } else {
-            self.uint(v as u64);
-        }
-    }
-    const fn ty(&mut self, t: &Ty) {
-        match t {
-            Ty::Void => self.str("void"),
-            Ty::Bool => self.str("bool"),
-            Ty::Int { size, signed } => {
-                self.push(if *signed { b'i' } else { b'u' });
-                self.uint(*size as u64);
-            }
-            Ty::Float(size) => {
-                self.push(b'f');
-                self.uint(*size as u64);
-            }
-            Ty::Ptr(inner) => {
-                self.push(b'*');
-                self.ty(inner);
-            }
-            Ty::Array(elem, len) => {
-                self.push(b'[');
-                self.ty(elem);
-                self.push(b';');
-                self.uint(*len as u64);
-                self.push(b']');
-            }
-            Ty::Named(kind, name) => {
-                self.str(match kind {
-                    NamedKind::Struct => "struct ",
-                    NamedKind::Union => "union ",
-                    NamedKind::Enum => "enum ",
-                });
-                self.str(name);
-            }
-        }
-    }
-    const fn desc(&mut self, d: &Desc) {
-        self.str("BTFKIT1 ");
-        match d {
-            Desc::Composite {
-                union,
-                name,
-                fields,
-            } => {
-                self.str(if *union { "union " } else { "struct " });
-                self.str(name);
-                self.push(b'{');
-                let mut i = 0;
-                while i < fields.len() {
-                    let f = &fields[i];
-                    if f.anon {
-                        self.push(b'?');
-                    }
-                    self.str(f.name);
-                    if !f.btf_name.is_empty() {
-                        self.push(b'@');
-                        self.str(f.btf_name);
-                    }
-                    self.push(b':');
-                    self.ty(f.ty);
-                    if f.bits > 0 {
-                        self.push(b'/');
-                        self.uint(f.bits as u64);
-                    }
-                    self.push(b';');
-                    i += 1;
-                }
-                self.push(b'}');
-            }
-            Desc::Enum {
-                name,
-                size,
-                signed,
-                values,
-            } => {
-                self.str("enum ");
-                self.str(name);
-                self.push(b':');
-                self.uint(*size as u64);
-                self.push(b':');
-                self.push(if *signed { b's' } else { b'u' });
-                self.push(b'{');
-                let mut i = 0;
-                while i < values.len() {
-                    self.str(values[i].0);
-                    self.push(b'=');
-                    if *signed {
-                        self.int(values[i].1);
-                    } else {
-                        self.uint(values[i].1 as u64);
-                    }
-                    self.push(b';');
-                    i += 1;
-                }
-                self.push(b'}');
-            }
-        }
-        self.push(b'\n');
+    end
+}
+
+const fn kind_text(kind: NamedKind) -> &'static str {
+    match kind {
+        NamedKind::Struct => "struct ",
+        NamedKind::Union => "union ",
+        NamedKind::Enum => "enum ",
     }
 }
 
-/// Length of `d`'s encoded record.
-pub const fn encoded_len(d: &Desc) -> usize {
-    let mut out = Out::<0> {
-        buf: [],
-        len: 0,
-        measure: true,
-    };
-    out.desc(d);
-    out.len
+/// Length of `t`'s encoding.
+const fn ty_len(t: &Ty) -> usize {
+    match t {
+        Ty::Void | Ty::Bool => 4,
+        Ty::Int { size, .. } | Ty::Float(size) => 1 + digits(*size as u64),
+        Ty::Ptr(inner) => 1 + ty_len(inner),
+        Ty::Array(elem, len) => 3 + ty_len(elem) + digits(*len as u64),
+        Ty::Named(kind, name) => kind_text(*kind).len() + name.len(),
+    }
 }
 
-/// `d`'s encoded record; `N` must be [`encoded_len`]`(d)`.
-pub const fn encode<const N: usize>(d: &Desc) -> [u8; N] {
-    let mut out = Out::<N> {
-        buf: [0; N],
-        len: 0,
-        measure: false,
-    };
-    out.desc(d);
-    out.buf
+/// Writes `t`'s encoding into `buf` at `at`; returns the end.
+const fn put_ty(buf: &mut [u8], at: usize, t: &Ty) -> usize {
+    match t {
+        Ty::Void => put(buf, at, b"void"),
+        Ty::Bool => put(buf, at, b"bool"),
+        Ty::Int { size, signed } => {
+            buf[at] = if *signed { b'i' } else { b'u' };
+            put_uint(buf, at + 1, *size as u64)
+        }
+        Ty::Float(size) => {
+            buf[at] = b'f';
+            put_uint(buf, at + 1, *size as u64)
+        }
+        Ty::Ptr(inner) => {
+            buf[at] = b'*';
+            put_ty(buf, at + 1, inner)
+        }
+        Ty::Array(elem, len) => {
+            buf[at] = b'[';
+            let at = put_ty(buf, at + 1, elem);
+            buf[at] = b';';
+            let at = put_uint(buf, at + 1, *len as u64);
+            buf[at] = b']';
+            at + 1
+        }
+        Ty::Named(kind, name) => {
+            let at = put(buf, at, kind_text(*kind).as_bytes());
+            put(buf, at, name.as_bytes())
+        }
+    }
+}
+
+/// Length of the record `pieces` spell.
+pub const fn pieces_len(pieces: &[Piece]) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < pieces.len() {
+        len += match &pieces[i] {
+            Piece::Text(s) => s.len(),
+            Piece::Ty(t) => ty_len(t),
+        };
+        i += 1;
+    }
+    len
+}
+
+/// The record `pieces` spell; `N` must be [`pieces_len`]`(pieces)`.
+pub const fn assemble<const N: usize>(pieces: &[Piece]) -> [u8; N] {
+    let mut buf = [0; N];
+    let mut at = 0;
+    let mut i = 0;
+    while i < pieces.len() {
+        at = match &pieces[i] {
+            Piece::Text(s) => put(&mut buf, at, s.as_bytes()),
+            Piece::Ty(t) => put_ty(&mut buf, at, t),
+        };
+        i += 1;
+    }
+    buf
 }
 
 /// Types that can be fields of relocatable types (and pointees of pointer

@@ -83,8 +83,8 @@
 pub use btf_macros::{
     core_read, core_read_bitfield, core_read_str_into, core_read_user, core_read_user_str_into,
     enum_value, enum_value_exists, field_byte_offset, field_byte_size, field_exists,
-    field_lshift_u64, field_rshift_u64, field_signed, relocatable, type_exists, type_id_local,
-    type_id_target, type_matches, type_size,
+    field_lshift_u64, field_rshift_u64, field_signed, opaque, relocatable, type_exists,
+    type_id_local, type_id_target, type_matches, type_size,
 };
 
 /// Implemented by every `#[btf::relocatable]` type; queries require it.
@@ -93,9 +93,10 @@ pub use btf_macros::{
 /// Only `#[btf::relocatable]` implements it, together with the descriptor the
 /// link step reads.
 pub unsafe trait Relocatable: __private::BtfField {
-    /// The descriptor the link step reads (hidden: the format is btfkit's own).
+    /// The descriptor record the link step reads, in pieces (hidden: the
+    /// format is btfkit's own).
     #[doc(hidden)]
-    const DESC: &'static __private::Desc;
+    const PIECES: &'static [__private::Piece];
 }
 
 mod descriptor;

@@ -1,14 +1,16 @@
 //! The descriptor records `#[btf::relocatable]` produces (what the link step reads).
 #![allow(non_camel_case_types, dead_code, clippy::unwrap_used)]
 
-use btf::__private::{encode, encoded_len, Desc};
+use btf::__private::{assemble, pieces_len};
 use btf::Relocatable;
 
-fn record(d: &Desc) -> String {
+/// The record the `.btfkit.types` static holds, assembled from the pieces
+/// the macro spells.
+fn record<T: Relocatable>() -> String {
     const MAX: usize = 512;
-    let len = encoded_len(d);
+    let len = pieces_len(T::PIECES);
     assert!(len <= MAX);
-    let bytes: [u8; MAX] = encode::<MAX>(d);
+    let bytes: [u8; MAX] = assemble::<MAX>(T::PIECES);
     String::from_utf8(bytes[..len].to_vec()).unwrap()
 }
 
@@ -76,7 +78,7 @@ pub struct task_struct___v1 {
 #[test]
 fn struct_record_lists_fields_in_order_with_resolved_aliases() {
     assert_eq!(
-        record(task_struct::DESC),
+        record::<task_struct>(),
         "BTFKIT1 struct task_struct{pid:i4;comm:[u1;16];real_parent:*struct task_struct;\
 tasks:struct list_head;?__anon_1:union task_struct__anon_1;flags:u4/3;type:u4;data:*void;\
 ok:bool;ratio:f8;kind:enum pid_type;cb:*void;self_@self:*struct task_struct;}\n"
@@ -86,11 +88,11 @@ ok:bool;ratio:f8;kind:enum pid_type;cb:*void;self_@self:*struct task_struct;}\n"
 #[test]
 fn union_and_self_referential_records() {
     assert_eq!(
-        record(task_struct__anon_1::DESC),
+        record::<task_struct__anon_1>(),
         "BTFKIT1 union task_struct__anon_1{a:u4;b:[u2;2];}\n"
     );
     assert_eq!(
-        record(list_head::DESC),
+        record::<list_head>(),
         "BTFKIT1 struct list_head{next:*struct list_head;prev:*struct list_head;}\n"
     );
 }
@@ -98,7 +100,7 @@ fn union_and_self_referential_records() {
 #[test]
 fn enum_record_has_size_sign_and_values() {
     assert_eq!(
-        record(pid_type::DESC),
+        record::<pid_type>(),
         "BTFKIT1 enum pid_type:4:s{PIDTYPE_PID=0;PIDTYPE_TGID=4;PIDTYPE_PGID=5;NEGATIVE=-2;}\n"
     );
 }
@@ -106,21 +108,26 @@ fn enum_record_has_size_sign_and_values() {
 #[test]
 fn unsigned_enum_values_are_printed_unsigned() {
     assert_eq!(
-        record(wide::DESC),
+        record::<wide>(),
         "BTFKIT1 enum wide:8:u{SMALL=1;TOP=18446744073709551615;}\n"
     );
-    assert_eq!(
-        record(no_repr::DESC),
-        "BTFKIT1 enum no_repr:4:u{A=7;B=8;}\n"
-    );
+    assert_eq!(record::<no_repr>(), "BTFKIT1 enum no_repr:4:u{A=7;B=8;}\n");
 }
 
 #[test]
 fn flavor_names_are_kept_verbatim() {
     assert_eq!(
-        record(task_struct___v1::DESC),
+        record::<task_struct___v1>(),
         "BTFKIT1 struct task_struct___v1{pid:i4;}\n"
     );
+}
+
+#[test]
+fn const_evaluation_assembles_the_same_record() {
+    // As the BPF static is built.
+    const LEN: usize = pieces_len(<task_struct as Relocatable>::PIECES);
+    const REC: [u8; LEN] = assemble::<LEN>(<task_struct as Relocatable>::PIECES);
+    assert_eq!(REC[..], *record::<task_struct>().as_bytes());
 }
 
 #[test]

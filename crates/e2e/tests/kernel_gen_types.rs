@@ -37,7 +37,7 @@ use common::require_root;
 /// Writes the example's `src/vmlinux.rs` from the running kernel's BTF.
 fn generate_bindings() {
     let start = Instant::now();
-    common::generate_bindings(ROOTS, "kernel-types/src/vmlinux.rs");
+    common::generate_bindings(ROOTS, "kernel-types/src/vmlinux.rs", false);
     eprintln!("kernel-types: generated bindings in {:?}", start.elapsed());
 }
 

@@ -93,6 +93,7 @@ fn write_workspace() -> PathBuf {
             roots: ROOTS.iter().map(|s| s.to_string()).collect(),
             source: Some(btfkit_gen::Source::new(path.display().to_string(), &data)),
             include_safe: false,
+            opaque_pointees: false,
         };
         let text = btfkit_gen::generate(&btf, &opts).unwrap();
         // `char` arrays are one Rust type whatever the kernel's `char` is.

@@ -2,7 +2,8 @@
 //! `btfkit gen` bindings of a dozen kernel types, kept in their own crate.
 //!
 //! The bindings are generated here from the running kernel's BTF into
-//! `examples/tcpconnect/vmlinux/src/vmlinux.rs` (gitignored). The program is
+//! `examples/tcpconnect/vmlinux/src/vmlinux.rs` (gitignored), as `btfkit
+//! gen --opaque-pointees` writes them (types only pointed to are opaque). The program is
 //! relocated by btfkit's engine and loaded by btfkit-loader, and relocated
 //! and loaded by libbpf 1.7; both run it with BPF_PROG_TEST_RUN in this
 //! thread on a connected TCP socket, and every value must equal what user
@@ -24,7 +25,7 @@ mod common;
 use btfkit_e2e::libbpf_leg::LibbpfObject;
 use common::{require_root, tid};
 
-/// The types the program names (and what they reach comes along).
+/// The types the program names (and what they hold by value comes along).
 const ROOTS: &[&str] = &[
     "task_struct",
     "mm_struct",
@@ -46,7 +47,7 @@ const SLOTS: usize = 24;
 fn linked_object() -> &'static [u8] {
     static OBJ: OnceLock<Vec<u8>> = OnceLock::new();
     OBJ.get_or_init(|| {
-        common::generate_bindings(ROOTS, "tcpconnect/vmlinux/src/vmlinux.rs");
+        common::generate_bindings(ROOTS, "tcpconnect/vmlinux/src/vmlinux.rs", true);
         common::build_example("tcpconnect")
     })
 }

@@ -66,7 +66,7 @@ fn examples_answer_right_in_debian_guests() {
     std::fs::create_dir_all(&dir).unwrap();
     // kernel-types' bindings are generated from the host kernel's BTF, as
     // kernel_gen_types does; the guests relocate them to their own kernels.
-    common::generate_bindings(kernel_types::ROOTS, "kernel-types/src/vmlinux.rs");
+    common::generate_bindings(kernel_types::ROOTS, "kernel-types/src/vmlinux.rs", false);
     for (example, _) in EXAMPLES {
         let obj = if *example == "aya-task" {
             btfkit_link::link(&aya_task::build_aya_task(&["core"]))

@@ -26,6 +26,7 @@
 //! (`foo___2`, `foo___union`), which CO-RE ignores when it matches types.
 
 mod fixed;
+mod lean;
 mod names;
 mod plan;
 mod reloc;
@@ -88,6 +89,12 @@ pub struct Options {
     /// in plain `//` comments and the items in a module carrying the
     /// `#[allow]`s, re-exported with `pub use` (no inner attributes).
     pub include_safe: bool,
+    /// Relocatable layout: a named struct or union that the roots reach only
+    /// through pointers is written as `#[btf::opaque]` (no members, no
+    /// descriptor), and what only it reaches is not written: far fewer types
+    /// to compile. A path going into one fails to compile, naming the type
+    /// to add to the roots.
+    pub opaque_pointees: bool,
 }
 
 /// Longest type, member or enumerator name the generator accepts, in bytes
@@ -270,11 +277,13 @@ fn header_lines(out: &mut String, opts: &Options) {
     if opts.roots.is_empty() {
         out.push_str("//! Types: all\n");
     } else {
-        let _ = writeln!(
-            out,
-            "//! Types: {} and what they reach",
-            opts.roots.join(", ")
-        );
+        let reach = if opts.opaque_pointees && opts.layout == Layout::Relocatable {
+            "what they hold by value (structs and unions only pointed to are opaque: \
+             `--opaque-pointees`)"
+        } else {
+            "what they reach"
+        };
+        let _ = writeln!(out, "//! Types: {} and {reach}", opts.roots.join(", "));
     }
     match opts.layout {
         Layout::Relocatable => out.push_str(

@@ -104,6 +104,8 @@ const ITEM: u8 = 1;
 const ABSORBED: u8 = 2;
 /// An anonymous enum without a type of its own: used as its integer.
 const ENUM_AS_INT: u8 = 4;
+/// A named struct or union only pointed to ([`Options::opaque_pointees`]).
+const OPAQUE: u8 = 8;
 
 /// [`PRIMITIVES`] qualified, in the same order.
 const QUALIFIED: [&str; 17] = [
@@ -153,7 +155,11 @@ impl<'a, 'b> Plan<'a, 'b> {
             }),
         };
         let roots = plan.roots(&opts.roots)?;
-        plan.reach(roots)?;
+        let held = match (opts.opaque_pointees, opts.layout) {
+            (true, Layout::Relocatable) => Some(crate::lean::held_by_value(btf, &roots)?),
+            _ => None,
+        };
+        plan.reach(roots, held.as_deref())?;
         plan.assign_names()?;
         plan.find_harmful_shadows()?;
         Ok(plan)
@@ -305,8 +311,10 @@ impl<'a, 'b> Plan<'a, 'b> {
         Ok(out)
     }
 
-    /// Marks everything `roots` reach and resolves forward declarations.
-    fn reach(&mut self, roots: Vec<TypeId>) -> Result<(), Error> {
+    /// Marks everything `roots` reach and resolves forward declarations;
+    /// with `held` ([`crate::lean`]), a named struct or union not held by
+    /// value is opaque and its members are not followed.
+    fn reach(&mut self, roots: Vec<TypeId>, held: Option<&[bool]>) -> Result<(), Error> {
         let n = self.btf.last_id() as usize + 1;
         let mut seen = vec![false; n];
         let mut work = roots;
@@ -330,6 +338,11 @@ impl<'a, 'b> Plan<'a, 'b> {
                 | Kind::Restrict
                 | Kind::TypeTag => work.extend(ty.ref_type()),
                 Kind::Array => work.extend(ty.array().map(|a| a.elem_type)),
+                Kind::Struct | Kind::Union
+                    if held.is_some_and(|h| !h[id as usize]) && ty.name_off() != 0 =>
+                {
+                    self.flags[id as usize] |= OPAQUE;
+                }
                 Kind::Struct | Kind::Union => {
                     for m in ty.members() {
                         self.check_name(id, m.name_off, "member")?;
@@ -909,6 +922,11 @@ impl<'a, 'b> Plan<'a, 'b> {
     /// Whether a typedef is emitted as the type it names.
     pub(crate) fn is_absorbed(&self, id: TypeId) -> bool {
         self.flag(id, ABSORBED)
+    }
+
+    /// A struct or union written as an opaque pointee.
+    pub(crate) fn is_opaque(&self, id: TypeId) -> bool {
+        self.flag(id, OPAQUE)
     }
 
     /// Whether an anonymous enum is used as its integer type (no type of its own).

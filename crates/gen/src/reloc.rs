@@ -54,6 +54,25 @@ impl<'a> Emitter<'a> for Relocatable<'a> {
         } else {
             "struct"
         };
+        if plan.is_opaque(ty.id()) {
+            // `--opaque-pointees`: only pointed to, written without members.
+            out.push_str("/// `");
+            out.push_str(kw);
+            out.push(' ');
+            out.push_str(plan.raw_name(ty));
+            out.push_str(
+                "`, only pointed to: add it to the types of `btfkit gen` to go into it.\n",
+            );
+            out.push_str(if kw == "union" {
+                "#[::btf::opaque(union)]"
+            } else {
+                "#[::btf::opaque]"
+            });
+            out.push_str("\npub struct ");
+            out.push_str(&plan.name(ty.id()));
+            out.push_str(";\n");
+            return Ok(());
+        }
         push_doc_name(out, kw, plan.raw_name(ty));
         out.push_str(" (");
         push_u64(out, u64::from(ty.size().unwrap_or(0)));

@@ -84,6 +84,7 @@ fn fixed_layout_reads_and_writes_the_bytes_c_does() {
             roots: vec!["everything".into()],
             source: Some(Source::new("layouts.bpf.o", raw)),
             include_safe: false,
+            opaque_pointees: false,
         };
         generate(&btf, &opts).unwrap()
     };

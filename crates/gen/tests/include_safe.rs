@@ -19,6 +19,7 @@ fn gen(btf: &Btf<'_>, layout: Layout, source: &Source) -> String {
         roots: vec!["task_struct".into()],
         source: Some(source.clone()),
         include_safe: true,
+        opaque_pointees: false,
     };
     generate(btf, &opts).unwrap_or_else(|e| panic!("{VMLINUX}: {e}"))
 }

@@ -52,6 +52,7 @@ fn gen(btf: &Btf<'_>, layout: Layout, roots: &[&str], source: &Source) -> String
         roots: roots.iter().map(|s| s.to_string()).collect(),
         source: Some(source.clone()),
         include_safe: false,
+        opaque_pointees: false,
     };
     generate(btf, &opts).unwrap_or_else(|e| panic!("{}: {e}", source.path))
 }

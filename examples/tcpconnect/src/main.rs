@@ -4,8 +4,9 @@
 //! crate):
 //!
 //! ```text
-//! btfkit gen task_struct mm_struct cred file files_struct fdtable socket sock \
-//!     sock_common inode sock_type kuid_t -o examples/tcpconnect/vmlinux/src/vmlinux.rs
+//! btfkit gen --opaque-pointees task_struct mm_struct cred file files_struct \
+//!     fdtable socket sock sock_common inode sock_type kuid_t \
+//!     -o examples/tcpconnect/vmlinux/src/vmlinux.rs
 //! btfkit build --release --manifest-path examples/tcpconnect/Cargo.toml -o tcpconnect.o
 //! ```
 //!

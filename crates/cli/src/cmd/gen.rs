@@ -39,6 +39,13 @@ pub struct Args {
     /// re-exported.
     #[arg(long)]
     pub include_safe: bool,
+    /// Write a named struct or union that the given types reach only through
+    /// pointers as an opaque pointee (`#[btf::opaque]`: no members), and skip
+    /// what only it reaches. Far fewer types to compile (a faster cold
+    /// build); a path that goes into one fails to compile, naming the type to
+    /// add to the list. Relocatable layout only.
+    #[arg(long)]
+    pub opaque_pointees: bool,
 }
 
 /// Runs `btfkit gen`.
@@ -53,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         roots: args.types,
         source: Some(Source::new(args.btf.display().to_string(), &data)),
         include_safe: args.include_safe,
+        opaque_pointees: args.opaque_pointees,
     };
     let context = || format!("generating bindings from {}", args.btf.display());
     match &args.output {

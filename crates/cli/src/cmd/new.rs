@@ -174,6 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         roots: ROOTS.iter().map(|s| s.to_string()).collect(),
         source: Some(Source::new(args.btf.display().to_string(), &data)),
         include_safe: false,
+        opaque_pointees: false,
     };
     let bindings = btfkit_gen::generate(&btf, &opts)
         .with_context(|| format!("generating bindings from {}", args.btf.display()))?;

@@ -147,8 +147,8 @@ pub fn assert_btf_no_larger_than_twin(example: &str, rust: &[u8], twin: &[u8], w
 
 /// Writes `btfkit gen` bindings of the running kernel for `roots` to
 /// `examples/<path>` (rewritten only when they change, so builds stay
-/// incremental).
-pub fn generate_bindings(roots: &[&str], path: &str) {
+/// incremental); `opaque_pointees` as `btfkit gen --opaque-pointees`.
+pub fn generate_bindings(roots: &[&str], path: &str, opaque_pointees: bool) {
     let data = std::fs::read(VMLINUX).unwrap();
     let btf = btfkit_model::Btf::parse(&data).unwrap();
     let opts = btfkit_gen::Options {
@@ -156,6 +156,7 @@ pub fn generate_bindings(roots: &[&str], path: &str) {
         roots: roots.iter().map(|s| s.to_string()).collect(),
         source: Some(btfkit_gen::Source::new(VMLINUX, &data)),
         include_safe: false,
+        opaque_pointees,
     };
     let text = btfkit_gen::generate(&btf, &opts).unwrap();
     let path = examples_dir().join(path);
