@@ -56,7 +56,7 @@ pub struct Args {
 }
 
 /// The kernel types the template reads (and what they reach).
-const ROOTS: &[&str] = &["task_struct"];
+const ROOTS: &[&str] = &["task_struct", "cred"];
 
 /// The files that differ per loader, from `templates/<dir>`.
 macro_rules! loader_files {
@@ -174,7 +174,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         roots: ROOTS.iter().map(|s| s.to_string()).collect(),
         source: Some(Source::new(args.btf.display().to_string(), &data)),
         include_safe: false,
-        opaque_pointees: false,
+        // What the roots only point to stays opaque: 78 relocatable types
+        // instead of 2,116 for `task_struct`, a cold build in seconds.
+        opaque_pointees: true,
     };
     let bindings = btfkit_gen::generate(&btf, &opts)
         .with_context(|| format!("generating bindings from {}", args.btf.display()))?;
